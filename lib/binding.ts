@@ -1,0 +1,81 @@
+// The whole native surface, typed once; loads the addon with node-gyp-build and hands it the JS error classes.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { BackendUnavailableError, errorClassesByCode } from './errors.js';
+
+export interface NativeCpuInfo {
+  vendor: string;
+  model: string;
+  logicalCores: number;
+  physicalCores: number;
+  l1dBytes: number;
+  l2Bytes: number;
+  l3Bytes: number;
+  memoryBytes: number;
+  isaSupported: 'generic' | 'avx2' | 'avx512';
+  features: Record<string, boolean>;
+}
+
+export interface NativeDeviceInfo {
+  index: number;
+  name: string;
+  memoryBytes: number;
+  freeMemoryBytes: number;
+  detailsJson: string;
+}
+
+export interface NativeBackendProbe {
+  name: string;
+  available: boolean;
+  reason?: string;
+  infoJson?: string;
+  devices: NativeDeviceInfo[];
+}
+
+export interface NativeBackend {
+  addF32(a: Float32Array, b: Float32Array): Float32Array;
+  matvec(type: number, weights: Uint8Array, rows: number, cols: number, x: Float32Array): Float32Array;
+  supportsOp(op: number, type: number): boolean;
+}
+
+export interface NativeBinding {
+  setErrorClasses(classes: Record<string, unknown>): void;
+  cpuInfo(): NativeCpuInfo;
+  probeBackend(name: string, modulePath?: string): NativeBackendProbe;
+  NativeBackend: new (name: string, modulePath?: string) => NativeBackend;
+}
+
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const require = createRequire(import.meta.url);
+let cached: { binding: NativeBinding; path: string } | undefined;
+
+function load(): { binding: NativeBinding; path: string } {
+  if (cached) return cached;
+  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+  let path: string;
+  try {
+    path = nodeGypBuild.path(packageRoot);
+  } catch (err) {
+    throw new BackendUnavailableError(
+      `qinfer's native addon is not built for ${process.platform}-${process.arch} (node ${process.version}); ` +
+        'run `npm rebuild qinfer` with cmake and a C++17 compiler installed',
+      { cause: err },
+    );
+  }
+  const binding = require(path) as NativeBinding;
+  binding.setErrorClasses(errorClassesByCode);
+  cached = { binding, path };
+  return cached;
+}
+
+export function native(): NativeBinding {
+  return load().binding;
+}
+
+/** The addon file; GPU modules and the build manifest sit beside it. */
+export function addonPath(): string {
+  return load().path;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// qinfer CLI: a thin layer over the API; each command lives in its own file under commands/.
+import { runCommand } from './run-command.js';
+
+const commands: Record<string, () => Promise<{ default: (argv: string[]) => Promise<number> }>> = {
+  probe: () => import('./commands/probe.js'),
+};
+
+const usage = `qinfer <command> [options]
+
+Commands:
+  probe [--json]    describe this machine's CPU, GPUs and usable backends
+
+Run "qinfer <command> --help" for a command's options.`;
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || name === '--help' || name === '-h') {
+  console.log(usage);
+  process.exit(name ? 0 : 2);
+}
+const load = commands[name];
+if (!load) {
+  console.error(`qinfer: unknown command "${name}"\n\n${usage}`);
+  process.exit(2);
+}
+process.exitCode = await runCommand(rest, async () => (await load()).default(rest));

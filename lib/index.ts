@@ -1,0 +1,5 @@
+// qinfer's public API.
+export * from './errors.js';
+export { probe, type ProbeResult, type BackendProbe, type CpuProbe, type DeviceProbe } from './probe.js';
+export { BACKEND_NAMES, type BackendName, type BackendChoice } from './backend.js';
+export { openBackend, type OpenedBackend } from './backend-open.js';

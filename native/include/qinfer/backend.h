@@ -1,0 +1,86 @@
+/* The C interface between the addon and a backend (CPU built in; CUDA and Vulkan as dlopen'ed modules). */
+#ifndef QINFER_BACKEND_H
+#define QINFER_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qinfer/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a struct below changes layout or meaning; a module built for another
+   version is refused at load with both numbers in the reason. */
+#define QINFER_BACKEND_ABI_VERSION 1u
+
+/* Every module exports exactly this symbol. */
+#define QINFER_BACKEND_REGISTER_SYMBOL "qinfer_backend_register"
+
+#define QINFER_NAME_MAX 256
+#define QINFER_DETAILS_MAX 8192
+
+typedef enum qinfer_op_code {
+  /* dst[i] = src0[i] + src1[i], F32, ne[0] elements. */
+  QINFER_OP_ADD_F32 = 1,
+  /* dst[r] = sum_c W[r][c] * x[c]; W (src0) of ggml type `type`, ne[0] = cols, ne[1] = rows,
+     x (src1) and dst F32. */
+  QINFER_OP_MATVEC = 2
+} qinfer_op_code;
+
+typedef struct qinfer_buffer qinfer_buffer; /* opaque, owned by the backend */
+
+typedef struct qinfer_op {
+  int32_t op;      /* qinfer_op_code */
+  int32_t type;    /* ggml type id of src[0] where the op has a typed weight */
+  qinfer_buffer *src[4];
+  uint64_t src_offset[4];
+  qinfer_buffer *dst;
+  uint64_t dst_offset;
+  int64_t ne[4];
+  float params[4];
+} qinfer_op;
+
+typedef struct qinfer_device_info {
+  char name[QINFER_NAME_MAX];
+  uint64_t memory_total;
+  uint64_t memory_free;
+  /* One JSON object of backend-specific fields (compute capability, subgroup size, ...);
+     merged into the probe's device entry. */
+  char details_json[QINFER_DETAILS_MAX];
+} qinfer_device_info;
+
+typedef struct qinfer_backend {
+  uint32_t abi_version;
+  const char *name;
+  /* Opens the driver. On failure returns non-zero and writes a reason a person can act on
+     ("libcuda.so.1 not found", "no Vulkan physical device"). */
+  int (*init)(char *reason, size_t reason_len);
+  /* One JSON object of backend-wide fields (driver version, API version). */
+  int (*backend_info)(char *json, size_t json_len);
+  int (*device_count)(void);
+  int (*device_info)(int device, qinfer_device_info *out);
+
+  qinfer_buffer *(*buffer_alloc)(int device, uint64_t bytes);
+  void (*buffer_free)(qinfer_buffer *buffer);
+  int (*buffer_write)(qinfer_buffer *buffer, uint64_t offset, const void *src, uint64_t bytes);
+  int (*buffer_read)(qinfer_buffer *buffer, uint64_t offset, void *dst, uint64_t bytes);
+
+  /* Non-zero when the device runs `op` with a weight of ggml type `type`. */
+  int (*supports_op)(int device, int32_t op, int32_t type);
+  /* Enqueues ops in order; results are visible after synchronize. Returns a qinfer_status. */
+  int (*compute)(int device, const qinfer_op *ops, int n_ops);
+  int (*synchronize)(int device);
+  /* The message of this thread's last failure (never NULL). */
+  const char *(*last_error)(void);
+  void (*shutdown)(void);
+} qinfer_backend;
+
+typedef const qinfer_backend *(*qinfer_backend_register_fn)(uint32_t host_abi_version);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
