@@ -40,11 +40,18 @@ export interface NativeBackend {
   supportsOp(op: number, type: number): boolean;
 }
 
+export interface NativeSamplerHandle {
+  sample(logits: Float32Array): number;
+  accept(token: number): void;
+  reset(): void;
+}
+
 export interface NativeBinding {
   setErrorClasses(classes: Record<string, unknown>): void;
   cpuInfo(): NativeCpuInfo;
   probeBackend(name: string, modulePath?: string): NativeBackendProbe;
   NativeBackend: new (name: string, modulePath?: string) => NativeBackend;
+  NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
