@@ -46,12 +46,40 @@ export interface NativeSamplerHandle {
   reset(): void;
 }
 
+export interface NativeGgmlType {
+  id: number;
+  name: string;
+  blockSize: number;
+  typeSize: number;
+}
+
+/** A native background job (see lib/gguf.ts awaitTask). */
+export interface NativeTask<T> {
+  promise: Promise<T>;
+  abort(): void;
+}
+
+export interface NativeGgufContents {
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  fileSize: number;
+  metadata: import('./gguf.js').GgufKV[];
+  tensors: import('./gguf.js').GgufTensorInfo[];
+}
+
 export interface NativeBinding {
   setErrorClasses(classes: Record<string, unknown>): void;
   cpuInfo(): NativeCpuInfo;
   probeBackend(name: string, modulePath?: string): NativeBackendProbe;
   NativeBackend: new (name: string, modulePath?: string) => NativeBackend;
   NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
+  ggmlTypes(): NativeGgmlType[];
+  ggufRead(path: string): NativeTask<NativeGgufContents>;
+  ggufWrite(
+    spec: import('./gguf.js').GgufWriteSpec,
+    onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
+  ): NativeTask<number>;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
