@@ -52,6 +52,12 @@ export interface NativeQuantFormat {
   weighted: boolean;
 }
 
+export interface NativeSamplerHandle {
+  sample(logits: Float32Array): number;
+  accept(token: number): void;
+  reset(): void;
+}
+
 export interface NativeBinding {
   setErrorClasses(classes: Record<string, unknown>): void;
   cpuInfo(): NativeCpuInfo;
@@ -63,6 +69,7 @@ export interface NativeBinding {
   dequantizeRows(type: number, bytes: Uint8Array, n: number): Float32Array;
   /** Dot product of quantized weights with x, x first quantized to the format's activation type. */
   vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;
+  NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
