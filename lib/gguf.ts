@@ -2,7 +2,7 @@
 import { native } from './binding.js';
 import { throwIfAborted } from './errors.js';
 import { awaitTask } from './native-task.js';
-import { expectFunction, expectInteger, expectSignal, expectString, invalid } from './options.js';
+import { expectSignal, expectString } from './options.js';
 
 export type GgufValueType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'u64' | 'i64' | 'f32' | 'f64' | 'bool' | 'string' | 'array';
 
@@ -113,18 +113,4 @@ export async function readGguf(path: string, options: { signal?: AbortSignal } =
 /** The value of a metadata key, or undefined. */
 export function getMetadata(file: Pick<GgufFile, 'metadata'>, key: string): GgufValue | undefined {
   return file.metadata.find((kv) => kv.key === key)?.value;
-}
-
-/** Writes a GGUF file through a temporary file in the target directory, renamed when complete. */
-export async function writeGguf(spec: GgufWriteSpec, options: GgufWriteOptions = {}): Promise<{ path: string; bytes: number }> {
-  expectString(spec?.path, 'path');
-  if (spec.alignment !== undefined) expectInteger(spec.alignment, 'alignment', 1, 2 ** 31);
-  if (spec.version !== undefined && spec.version !== 3) throw invalid('3', 'version', spec.version);
-  if (!Array.isArray(spec.metadata)) throw invalid('an array', 'metadata', spec.metadata);
-  if (!Array.isArray(spec.tensors)) throw invalid('an array', 'tensors', spec.tensors);
-  const signal = expectSignal(options.signal);
-  const onProgress = expectFunction<(p: GgufWriteProgress) => void>(options.onProgress, 'onProgress');
-  throwIfAborted(signal);
-  const bytes = await awaitTask(native().ggufWrite(spec, onProgress), signal);
-  return { path: spec.path, bytes };
 }
