@@ -1,13 +1,10 @@
 // Loads a Llama-family model: maps the file once and binds every weight to its bytes, checking names, shapes and bounds.
 #include "core/llama-model.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include "core/error.h"
@@ -15,38 +12,19 @@
 
 namespace qinfer {
 
-MappedFile::MappedFile(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(QINFER_E_IO, "cannot open " + path + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-    ::close(fd);
-    throw Error(QINFER_E_BAD_FILE, path + " is empty or unreadable");
-  }
-  size_ = uint64_t(st.st_size);
-  void *p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  int err = errno;
-  ::close(fd);
-  if (p == MAP_FAILED) throw Error(QINFER_E_IO, "cannot map " + path + ": " + std::strerror(err));
-  data_ = static_cast<uint8_t *>(p);
-}
+namespace {
 
-MappedFile::~MappedFile() {
-  if (data_) ::munmap(data_, size_);
-}
-
-uint64_t MappedFile::resident(uint64_t offset, uint64_t bytes) const {
+// Bytes of [offset, offset + bytes) of the mapping currently in RAM.
+uint64_t resident(const MappedFile &f, uint64_t offset, uint64_t bytes) {
   const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
-  uint64_t begin = offset / page * page, end = std::min(size_, offset + bytes);
+  uint64_t begin = offset / page * page, end = std::min(f.size(), offset + bytes);
   if (end <= begin) return 0;
   std::vector<unsigned char> vec((end - begin + page - 1) / page);
-  if (::mincore(data_ + begin, end - begin, vec.data()) != 0) return 0;
+  if (::mincore(const_cast<uint8_t *>(f.data()) + begin, end - begin, vec.data()) != 0) return 0;
   uint64_t n = 0;
   for (unsigned char v : vec) n += v & 1;
   return std::min(n * page, end - begin);
 }
-
-namespace {
 
 std::string shape_str(const std::vector<int64_t> &ne) {
   std::string s = "[";
@@ -126,7 +104,7 @@ LlamaModel::LlamaModel(const std::string &path, const LlamaHparams &hp, const st
   }
 }
 
-uint64_t LlamaModel::resident_weight_bytes() const { return file_.resident(weight_begin_, weight_end_ - weight_begin_); }
+uint64_t LlamaModel::resident_weight_bytes() const { return resident(file_, weight_begin_, weight_end_ - weight_begin_); }
 
 bool LlamaModel::prefetch(const std::function<bool(uint64_t, uint64_t)> &progress) const {
   const uint64_t total = weight_end_ - weight_begin_, chunk = uint64_t(64) << 20;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/mapped-file.h"
+
 namespace qinfer {
 
 enum class RopeLayout : int32_t { kNormal = 0, kNeox = 2 };
@@ -50,23 +52,6 @@ struct TensorSpec {
   std::vector<int64_t> ne;
   uint64_t offset = 0;
   uint64_t bytes = 0;
-};
-
-// A read-only private mapping of a whole file.
-class MappedFile {
- public:
-  explicit MappedFile(const std::string &path);
-  ~MappedFile();
-  MappedFile(const MappedFile &) = delete;
-  MappedFile &operator=(const MappedFile &) = delete;
-  const uint8_t *data() const { return data_; }
-  uint64_t size() const { return size_; }
-  // Bytes of [offset, offset + bytes) currently in RAM (mincore).
-  uint64_t resident(uint64_t offset, uint64_t bytes) const;
-
- private:
-  uint8_t *data_ = nullptr;
-  uint64_t size_ = 0;
 };
 
 class LlamaModel {
