@@ -58,6 +58,28 @@ export interface NativeSamplerHandle {
   reset(): void;
 }
 
+export interface NativeGgmlType {
+  id: number;
+  name: string;
+  blockSize: number;
+  typeSize: number;
+}
+
+/** A native background job (see lib/gguf.ts awaitTask). */
+export interface NativeTask<T> {
+  promise: Promise<T>;
+  abort(): void;
+}
+
+export interface NativeGgufContents {
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  fileSize: number;
+  metadata: import('./gguf.js').GgufKV[];
+  tensors: import('./gguf.js').GgufTensorInfo[];
+}
+
 export interface NativeBinding {
   setErrorClasses(classes: Record<string, unknown>): void;
   cpuInfo(): NativeCpuInfo;
@@ -70,6 +92,8 @@ export interface NativeBinding {
   /** Dot product of quantized weights with x, x first quantized to the format's activation type. */
   vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;
   NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
+  ggmlTypes(): NativeGgmlType[];
+  ggufRead(path: string): NativeTask<NativeGgufContents>;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
