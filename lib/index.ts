@@ -3,3 +3,4 @@ export * from './errors.js';
 export { probe, type ProbeResult, type BackendProbe, type CpuProbe, type DeviceProbe } from './probe.js';
 export { BACKEND_NAMES, type BackendName, type BackendChoice } from './backend.js';
 export { openBackend, type OpenedBackend } from './backend-open.js';
+export { createSampler, resolveSampling, type Sampler, type SamplingOptions } from './sampling.js';
