@@ -14,7 +14,7 @@ export interface NativeCpuInfo {
   l2Bytes: number;
   l3Bytes: number;
   memoryBytes: number;
-  isaSupported: 'generic' | 'avx2' | 'avx512';
+  isaSupported: 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
   features: Record<string, boolean>;
 }
 
