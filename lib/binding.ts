@@ -40,6 +40,18 @@ export interface NativeBackend {
   supportsOp(op: number, type: number): boolean;
 }
 
+/** A format the reference code computes (ggml type id and geometry). */
+export interface NativeQuantFormat {
+  type: number;
+  name: string;
+  blockSize: number;
+  typeSize: number;
+  /** Format the activations are quantized to for dot products; null for activation formats. */
+  vecDotType: number | null;
+  /** Whether an importance-weighted quantizer exists (false for activation formats). */
+  weighted: boolean;
+}
+
 export interface NativeSamplerHandle {
   sample(logits: Float32Array): number;
   accept(token: number): void;
@@ -51,6 +63,12 @@ export interface NativeBinding {
   cpuInfo(): NativeCpuInfo;
   probeBackend(name: string, modulePath?: string): NativeBackendProbe;
   NativeBackend: new (name: string, modulePath?: string) => NativeBackend;
+  quantFormats(): NativeQuantFormat[];
+  /** Quantizes x (rows of `cols`) with round-to-nearest, or the importance-weighted search given imatrix (cols entries). */
+  quantizeRows(type: number, x: Float32Array, cols: number, imatrix?: Float32Array): Uint8Array;
+  dequantizeRows(type: number, bytes: Uint8Array, n: number): Float32Array;
+  /** Dot product of quantized weights with x, x first quantized to the format's activation type. */
+  vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;
   NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
 }
 
