@@ -28,20 +28,24 @@ Isa isa_supported() {
 
 bool cpu_has_avx512bf16() { return cpu_info().features.avx512bf16; }
 
-Isa isa_active() {
+Isa isa_from_name(const std::string &name, const char *what) {
   Isa best = isa_supported();
-  const char *env = std::getenv("QINFER_CPU_ISA");
-  if (!env || !*env) return best;
   int want = -1;
   for (int i = 0; i < kIsaCount; i++)
-    if (!std::strcmp(env, isa_name(Isa(i)))) want = i;
+    if (name == isa_name(Isa(i))) want = i;
   if (want < 0)
     throw Error(QINFER_E_INVALID_ARGUMENT,
-                std::string("Expected one of generic, avx2, avx512, avx512vnni for QINFER_CPU_ISA but received ") + env);
+                std::string("Expected one of generic, avx2, avx512, avx512vnni for ") + what + " but received " + name);
   if (want > int(best))
-    throw Error(QINFER_E_UNSUPPORTED, std::string("QINFER_CPU_ISA=") + env + " is not supported by this CPU (best level: " +
+    throw Error(QINFER_E_UNSUPPORTED, std::string(what) + "=" + name + " is not supported by this CPU (best level: " +
                                           isa_name(best) + ")");
   return Isa(want);
+}
+
+Isa isa_active() {
+  const char *env = std::getenv("QINFER_CPU_ISA");
+  if (!env || !*env) return isa_supported();
+  return isa_from_name(env, "QINFER_CPU_ISA");
 }
 
 }  // namespace qinfer::cpu

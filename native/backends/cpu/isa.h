@@ -1,6 +1,8 @@
 // CPU instruction-set levels of the kernels; one level is chosen at load (cpuid, lowered by QINFER_CPU_ISA).
 #pragma once
 
+#include <string>
+
 namespace qinfer::cpu {
 
 // Ordered: each level needs everything the ones below need.
@@ -18,6 +20,10 @@ Isa isa_supported();
 // level the CPU lacks (or an unknown name) throws qinfer::Error: it is refused, never run.
 // Read on every call so that tests can switch levels within one process.
 Isa isa_active();
+
+// The level called `name`, refused (qinfer::Error) when unknown or beyond this CPU; `what` names the
+// setting in the message.
+Isa isa_from_name(const std::string &name, const char *what);
 
 // Whether the AVX512VNNI level may also use avx512_bf16 instructions on this CPU.
 bool cpu_has_avx512bf16();

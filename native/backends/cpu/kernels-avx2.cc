@@ -5,10 +5,13 @@ namespace qinfer::cpu {
 namespace {
 // 16 ymm registers: 4 rows x 2 tokens of accumulators leave room for the operands.
 constexpr int kFloatRows = 4, kFloatTokens = 2;
+constexpr int kQuantRows = 2, kQuantTokens = 2;
 }  // namespace
 }  // namespace qinfer::cpu
 
 #include "matmul-float-impl.h"
+#include "matmul-kquant-impl.h"
+#include "matmul-legacy-impl.h"
 
 namespace qinfer::cpu {
 
@@ -17,6 +20,8 @@ const Kernels &kernels_avx2() {
     Kernels t{};
     t.isa = Isa::AVX2;
     fill_float_table(t);
+    fill_legacy_table(t);
+    fill_kquant_table(t);
     return t;
   }();
   return k;

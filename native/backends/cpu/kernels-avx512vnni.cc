@@ -5,10 +5,13 @@
 namespace qinfer::cpu {
 namespace {
 constexpr int kFloatRows = 4, kFloatTokens = 4;
+constexpr int kQuantRows = 4, kQuantTokens = 2;
 }  // namespace
 }  // namespace qinfer::cpu
 
 #include "matmul-float-impl.h"
+#include "matmul-kquant-impl.h"
+#include "matmul-legacy-impl.h"
 
 namespace qinfer::cpu {
 
@@ -17,6 +20,8 @@ const Kernels &kernels_avx512vnni() {
     Kernels t{};
     t.isa = Isa::AVX512VNNI;
     fill_float_table(t);
+    fill_legacy_table(t);
+    fill_kquant_table(t);
     return t;
   }();
   return k;

@@ -1,6 +1,4 @@
 // Scalar kernels: the fallback on any CPU, built on the formats' reference dot products.
-#include <cstring>
-
 #include "kernels.h"
 #include "quant/reference.h"
 
@@ -46,8 +44,7 @@ void f16_to_f32(const qinfer_half *x, float *y, int64_t n) {
 // Every format through its reference: activations in the format's vec_dot_type, one dot per pair.
 template <int32_t Type>
 const quant::QuantTraits &traits() {
-  static const quant::QuantTraits &t = *quant::quant_traits(Type);
-  return t;
+  return *quant::quant_traits(Type);
 }
 
 template <int32_t Type>
@@ -59,8 +56,7 @@ size_t ref_act_bytes(int64_t cols) {
 template <int32_t Type>
 void ref_quantize_act(const float *x, void *act, int64_t cols) {
   const quant::QuantTraits &a = *quant::quant_traits(traits<Type>().vec_dot_type);
-  if (a.type == QINFER_TYPE_F32) std::memcpy(act, x, size_t(cols) * 4);
-  else a.quantize(x, act, cols);
+  a.quantize(x, act, cols);
 }
 
 template <int32_t Type>
@@ -70,29 +66,24 @@ void ref_gemm(const GemmArgs &g, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
     for (int64_t r = r0; r < r1; r++) g.y[t * g.ldy + r] = dot(g.w + size_t(r) * g.w_stride, g.act + size_t(t) * g.act_stride, g.cols);
 }
 
+// Only formats the reference table computes get an entry.
 template <int32_t Type>
-constexpr GemmKernel ref_kernel() {
-  return GemmKernel{ref_act_bytes<Type>, ref_quantize_act<Type>, ref_gemm<Type>};
+void add_ref(Kernels &k) {
+  const quant::QuantTraits *t = quant::quant_traits(Type);
+  if (t && t->vec_dot) k.gemm[Type] = GemmKernel{ref_act_bytes<Type>, ref_quantize_act<Type>, ref_gemm<Type>};
+}
+
+template <int32_t... Types>
+void add_refs(Kernels &k) {
+  (add_ref<Types>(k), ...);
 }
 
 Kernels make_table() {
   Kernels k{};
   k.isa = Isa::GENERIC;
-  k.gemm[QINFER_TYPE_F32] = ref_kernel<QINFER_TYPE_F32>();
-  k.gemm[QINFER_TYPE_F16] = ref_kernel<QINFER_TYPE_F16>();
-  k.gemm[QINFER_TYPE_BF16] = ref_kernel<QINFER_TYPE_BF16>();
-  k.gemm[QINFER_TYPE_Q8_0] = ref_kernel<QINFER_TYPE_Q8_0>();
-  k.gemm[QINFER_TYPE_Q4_0] = ref_kernel<QINFER_TYPE_Q4_0>();
-  k.gemm[QINFER_TYPE_Q4_1] = ref_kernel<QINFER_TYPE_Q4_1>();
-  k.gemm[QINFER_TYPE_Q5_0] = ref_kernel<QINFER_TYPE_Q5_0>();
-  k.gemm[QINFER_TYPE_Q5_1] = ref_kernel<QINFER_TYPE_Q5_1>();
-  k.gemm[QINFER_TYPE_Q2_K] = ref_kernel<QINFER_TYPE_Q2_K>();
-  k.gemm[QINFER_TYPE_Q3_K] = ref_kernel<QINFER_TYPE_Q3_K>();
-  k.gemm[QINFER_TYPE_Q4_K] = ref_kernel<QINFER_TYPE_Q4_K>();
-  k.gemm[QINFER_TYPE_Q5_K] = ref_kernel<QINFER_TYPE_Q5_K>();
-  k.gemm[QINFER_TYPE_Q6_K] = ref_kernel<QINFER_TYPE_Q6_K>();
-  k.gemm[QINFER_TYPE_IQ4_NL] = ref_kernel<QINFER_TYPE_IQ4_NL>();
-  k.gemm[QINFER_TYPE_IQ4_XS] = ref_kernel<QINFER_TYPE_IQ4_XS>();
+  add_refs<QINFER_TYPE_F32, QINFER_TYPE_F16, QINFER_TYPE_BF16, QINFER_TYPE_Q8_0, QINFER_TYPE_Q4_0, QINFER_TYPE_Q4_1,
+           QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K, QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K,
+           QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS>(k);
   k.add_f32 = add_f32;
   k.dot_f32 = dot_f32;
   k.dot_f16 = dot_f16;

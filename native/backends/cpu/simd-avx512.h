@@ -2,6 +2,11 @@
 // QINFER_USE_VNNI selects vpdpbusd for the 8-bit dot product (only in the avx512vnni unit).
 #pragma once
 
+// GCC 12 reports its own _mm512_undefined_* helpers as uninitialized (a false positive) wherever the
+// reductions and masked loads are inlined.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <immintrin.h>
 
 #include <cstdint>
