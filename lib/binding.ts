@@ -58,6 +58,28 @@ export interface NativeSamplerHandle {
   reset(): void;
 }
 
+export interface NativeGgmlType {
+  id: number;
+  name: string;
+  blockSize: number;
+  typeSize: number;
+}
+
+/** A native background job (see lib/gguf.ts awaitTask). */
+export interface NativeTask<T> {
+  promise: Promise<T>;
+  abort(): void;
+}
+
+export interface NativeGgufContents {
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  fileSize: number;
+  metadata: import('./gguf.js').GgufKV[];
+  tensors: import('./gguf.js').GgufTensorInfo[];
+}
+
 export interface NativeBinding {
   setErrorClasses(classes: Record<string, unknown>): void;
   cpuInfo(): NativeCpuInfo;
@@ -77,6 +99,8 @@ export interface NativeBinding {
   /** One kernel benchmark measurement, run in a worker thread. */
   cpuKernelBench(request: NativeBandwidthRequest): Promise<{ bytesPerSecond: number }>;
   cpuKernelBench(request: NativeMatmulBenchRequest): Promise<NativeBenchTiming>;
+  ggmlTypes(): NativeGgmlType[];
+  ggufRead(path: string): NativeTask<NativeGgufContents>;
 }
 
 export interface NativeBandwidthRequest {

@@ -46,6 +46,9 @@ constexpr qinfer_type_traits kTraits[QINFER_GGML_TYPE_COUNT] = {
     /* 37 */ {nullptr, 0, 0},
     /* 38 */ {nullptr, 0, 0},
     /* 39 */ {"mxfp4", 32, 17},
+    /* 40 */ {"nvfp4", 64, 36},
+    /* 41 */ {"q1_0", 128, 18},
+    /* 42 */ {"q2_0", 64, 18},
 };
 
 // Every block struct must match the table, which is ggml's.
