@@ -94,6 +94,10 @@ export interface NativeBinding {
   NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
   ggmlTypes(): NativeGgmlType[];
   ggufRead(path: string): NativeTask<NativeGgufContents>;
+  ggufWrite(
+    spec: import('./gguf.js').GgufWriteSpec,
+    onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
+  ): NativeTask<number>;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
