@@ -21,3 +21,6 @@ export {
   type TensorSource,
 } from './gguf.js';
 export { ggmlTypes, findGgmlType, tensorBytes, GGML_TYPE, type GgmlType } from './ggml-types.js';
+export { loadModel, Model, type LoadModelOptions, type EvaluateOptions, type ModelMemory, type ModelStats } from './model.js';
+export { Generation, type GenerateOptions, type GeneratedToken, type GenerationSummary, type FinishReason } from './generation.js';
+export { llamaHparams, type LlamaHparams } from './model-spec.js';
