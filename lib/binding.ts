@@ -129,6 +129,10 @@ export interface NativeBinding {
   ggmlTypes(): NativeGgmlType[];
   NativeModel: new (spec: Record<string, unknown>) => NativeModelHandle;
   ggufRead(path: string): NativeTask<NativeGgufContents>;
+  ggufWrite(
+    spec: import('./gguf.js').GgufWriteSpec,
+    onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
+  ): NativeTask<number>;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
