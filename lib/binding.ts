@@ -143,6 +143,7 @@ export interface NativeBinding {
     ref?: Float32Array,
   ): NativeTask<{ nll: Float64Array; kl?: Float64Array; top1?: Uint8Array; refNll?: Float64Array }>;
   ggufRead(path: string): NativeTask<NativeGgufContents>;
+  safetensorsRead(path: string): NativeTask<Omit<import('./safetensors.js').SafetensorsFile, 'path'>>;
   ggufWrite(
     spec: import('./gguf.js').GgufWriteSpec,
     onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
