@@ -40,10 +40,44 @@ export interface NativeBackend {
   supportsOp(op: number, type: number): boolean;
 }
 
+/** A format the reference code computes (ggml type id and geometry). */
+export interface NativeQuantFormat {
+  type: number;
+  name: string;
+  blockSize: number;
+  typeSize: number;
+  /** Format the activations are quantized to for dot products; null for activation formats. */
+  vecDotType: number | null;
+  /** Whether an importance-weighted quantizer exists (false for activation formats). */
+  weighted: boolean;
+}
+
 export interface NativeSamplerHandle {
   sample(logits: Float32Array): number;
   accept(token: number): void;
   reset(): void;
+}
+
+export interface NativeGgmlType {
+  id: number;
+  name: string;
+  blockSize: number;
+  typeSize: number;
+}
+
+/** A native background job (see lib/gguf.ts awaitTask). */
+export interface NativeTask<T> {
+  promise: Promise<T>;
+  abort(): void;
+}
+
+export interface NativeGgufContents {
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  fileSize: number;
+  metadata: import('./gguf.js').GgufKV[];
+  tensors: import('./gguf.js').GgufTensorInfo[];
 }
 
 export interface NativeBinding {
@@ -51,7 +85,15 @@ export interface NativeBinding {
   cpuInfo(): NativeCpuInfo;
   probeBackend(name: string, modulePath?: string): NativeBackendProbe;
   NativeBackend: new (name: string, modulePath?: string) => NativeBackend;
+  quantFormats(): NativeQuantFormat[];
+  /** Quantizes x (rows of `cols`) with round-to-nearest, or the importance-weighted search given imatrix (cols entries). */
+  quantizeRows(type: number, x: Float32Array, cols: number, imatrix?: Float32Array): Uint8Array;
+  dequantizeRows(type: number, bytes: Uint8Array, n: number): Float32Array;
+  /** Dot product of quantized weights with x, x first quantized to the format's activation type. */
+  vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;
   NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
+  ggmlTypes(): NativeGgmlType[];
+  ggufRead(path: string): NativeTask<NativeGgufContents>;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

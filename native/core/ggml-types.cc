@@ -1,6 +1,8 @@
 // The ggml type table: names and block geometry as ggml defines them (sizes checked by tests against the block structs).
 #include "qinfer/ggml-types.h"
 
+#include "qinfer/blocks.h"
+
 namespace {
 
 constexpr qinfer_type_traits kTraits[QINFER_GGML_TYPE_COUNT] = {
@@ -44,7 +46,28 @@ constexpr qinfer_type_traits kTraits[QINFER_GGML_TYPE_COUNT] = {
     /* 37 */ {nullptr, 0, 0},
     /* 38 */ {nullptr, 0, 0},
     /* 39 */ {"mxfp4", 32, 17},
+    /* 40 */ {"nvfp4", 64, 36},
+    /* 41 */ {"q1_0", 128, 18},
+    /* 42 */ {"q2_0", 64, 18},
 };
+
+// Every block struct must match the table, which is ggml's.
+static_assert(kTraits[QINFER_TYPE_Q4_0].type_size == sizeof(qinfer_block_q4_0), "q4_0");
+static_assert(kTraits[QINFER_TYPE_Q4_1].type_size == sizeof(qinfer_block_q4_1), "q4_1");
+static_assert(kTraits[QINFER_TYPE_Q5_0].type_size == sizeof(qinfer_block_q5_0), "q5_0");
+static_assert(kTraits[QINFER_TYPE_Q5_1].type_size == sizeof(qinfer_block_q5_1), "q5_1");
+static_assert(kTraits[QINFER_TYPE_Q8_0].type_size == sizeof(qinfer_block_q8_0), "q8_0");
+static_assert(kTraits[QINFER_TYPE_Q8_1].type_size == sizeof(qinfer_block_q8_1), "q8_1");
+static_assert(kTraits[QINFER_TYPE_Q2_K].type_size == sizeof(qinfer_block_q2_k), "q2_K");
+static_assert(kTraits[QINFER_TYPE_Q3_K].type_size == sizeof(qinfer_block_q3_k), "q3_K");
+static_assert(kTraits[QINFER_TYPE_Q4_K].type_size == sizeof(qinfer_block_q4_k), "q4_K");
+static_assert(kTraits[QINFER_TYPE_Q5_K].type_size == sizeof(qinfer_block_q5_k), "q5_K");
+static_assert(kTraits[QINFER_TYPE_Q6_K].type_size == sizeof(qinfer_block_q6_k), "q6_K");
+static_assert(kTraits[QINFER_TYPE_Q8_K].type_size == sizeof(qinfer_block_q8_k), "q8_K");
+static_assert(kTraits[QINFER_TYPE_IQ4_NL].type_size == sizeof(qinfer_block_iq4_nl), "iq4_nl");
+static_assert(kTraits[QINFER_TYPE_IQ4_XS].type_size == sizeof(qinfer_block_iq4_xs), "iq4_xs");
+static_assert(kTraits[QINFER_TYPE_Q4_0].block_size == QINFER_QK_LEGACY && kTraits[QINFER_TYPE_Q4_K].block_size == QINFER_QK_K,
+              "block sizes");
 
 }  // namespace
 

@@ -44,7 +44,10 @@ typedef enum qinfer_ggml_type {
   QINFER_TYPE_TQ1_0 = 34,
   QINFER_TYPE_TQ2_0 = 35,
   QINFER_TYPE_MXFP4 = 39,
-  QINFER_GGML_TYPE_COUNT = 40
+  QINFER_TYPE_NVFP4 = 40,
+  QINFER_TYPE_Q1_0 = 41,
+  QINFER_TYPE_Q2_0 = 42,
+  QINFER_GGML_TYPE_COUNT = 43
 } qinfer_ggml_type;
 
 typedef struct qinfer_type_traits {

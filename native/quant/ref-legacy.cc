@@ -1,0 +1,363 @@
+// Scalar reference for the 32-element formats Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and the Q8_1 activations:
+// round-to-nearest bit-identical to ggml's reference quantizer, importance-weighted search, dequantize, dot.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "formats.h"
+#include "qinfer/blocks.h"
+#include "search.h"
+
+namespace qinfer::quant {
+namespace {
+
+constexpr int QK = QINFER_QK_LEGACY;
+
+// Nibble packing shared by every 4/5-bit legacy block: element j low, element j+16 high.
+void pack_nibbles(const uint8_t *q, uint8_t *qs) {
+  for (int j = 0; j < QK / 2; j++) qs[j] = uint8_t((q[j] & 0xF) | ((q[j + QK / 2] & 0xF) << 4));
+}
+
+void unpack_nibbles(const uint8_t *qs, uint8_t *q) {
+  for (int j = 0; j < QK / 2; j++) {
+    q[j] = qs[j] & 0xF;
+    q[j + QK / 2] = qs[j] >> 4;
+  }
+}
+
+void pack_high_bits(const uint8_t *q, uint8_t *qh) {
+  uint32_t h = 0;
+  for (int j = 0; j < QK; j++) h |= uint32_t((q[j] >> 4) & 1) << j;
+  for (int k = 0; k < 4; k++) qh[k] = uint8_t(h >> (8 * k));
+}
+
+void unpack5(const uint8_t *qs, const uint8_t *qh, uint8_t *q) {
+  unpack_nibbles(qs, q);
+  uint32_t h = uint32_t(qh[0]) | uint32_t(qh[1]) << 8 | uint32_t(qh[2]) << 16 | uint32_t(qh[3]) << 24;
+  for (int j = 0; j < QK; j++) q[j] = uint8_t(q[j] | (((h >> j) & 1) << 4));
+}
+
+// The signed extreme of a block: its scale maps that value to the grid's most negative level.
+float signed_absmax(const float *x) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < QK; j++) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
+
+// Q4_0/Q5_0 round-to-nearest, with ggml's arithmetic (truncation of x/d + half-range + 0.5).
+void rtn_symmetric(const float *x, int half_range, qinfer_half *dh, uint8_t *q) {
+  const float d = signed_absmax(x) / float(-half_range);
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  *dh = qinfer_f32_to_half(d);
+  const int top = 2 * half_range - 1;
+  for (int j = 0; j < QK; j++) q[j] = uint8_t(std::min(top, int(int8_t(x[j] * id + (float(half_range) + 0.5f)))));
+}
+
+// Q4_1/Q5_1 round-to-nearest: the block's range split into 2^bits - 1 steps above its minimum.
+void rtn_affine(const float *x, int top, qinfer_half *dh, qinfer_half *mh, uint8_t *q) {
+  float min = x[0], max = x[0];
+  for (int j = 1; j < QK; j++) {
+    min = std::min(min, x[j]);
+    max = std::max(max, x[j]);
+  }
+  const float d = (max - min) / float(top);
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  *dh = qinfer_f32_to_half(d);
+  *mh = qinfer_f32_to_half(min);
+  for (int j = 0; j < QK; j++) q[j] = uint8_t(std::min(top, int(int8_t((x[j] - min) * id + 0.5f))));
+}
+
+// Weighted search on a symmetric grid lo..hi, rounded again against the stored fp16 scale.
+void weighted_symmetric(const float *x, const float *w, int lo, int hi, qinfer_half *dh, uint8_t *q) {
+  static const IntLevels grids[] = {IntLevels(-8, 7), IntLevels(-16, 15), IntLevels(-127, 127)};
+  const IntLevels &g = lo == -8 ? grids[0] : lo == -16 ? grids[1] : grids[2];
+  float d = best_scale(x, w, QK, g.v, g.n, q);
+  *dh = qinfer_f32_to_half(d);
+  const float ds = qinfer_half_to_f32(*dh);
+  if (ds != 0) {
+    for (int j = 0; j < QK; j++) q[j] = uint8_t(std::clamp(nearest_int(x[j] / ds), lo, hi) - lo);
+  }
+}
+
+void weighted_affine(const float *x, const float *w, int top, qinfer_half *dh, qinfer_half *mh, uint8_t *q) {
+  float d, m;
+  best_scale_min(x, w, QK, top, true, &d, &m, q);
+  *dh = qinfer_f32_to_half(d);
+  *mh = qinfer_f32_to_half(m);
+  const float ds = qinfer_half_to_f32(*dh), ms = qinfer_half_to_f32(*mh);
+  if (ds > 0) {
+    for (int j = 0; j < QK; j++) q[j] = uint8_t(std::clamp(nearest_int((x[j] - ms) / ds), 0, top));
+  }
+}
+
+int32_t dot_block(const uint8_t *q, int bias, const int8_t *a) {
+  int32_t s = 0;
+  for (int j = 0; j < QK; j++) s += (int32_t(q[j]) - bias) * a[j];
+  return s;
+}
+
+}  // namespace
+
+const float *importance_or_ones(const float *imp, int64_t n) {
+  if (imp) return imp;
+  thread_local std::vector<float> ones;
+  if (int64_t(ones.size()) < n) ones.assign(size_t(n), 1.f);
+  return ones.data();
+}
+
+// ---- Q4_0
+
+void quantize_q4_0(const float *x, void *dst, int64_t n) {
+  auto *y = static_cast<qinfer_block_q4_0 *>(dst);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    rtn_symmetric(x + b * QK, 8, &y[b].d, q);
+    pack_nibbles(q, y[b].qs);
+  }
+}
+
+void quantize_q4_0_weighted(const float *x, void *dst, int64_t n, const float *imp) {
+  auto *y = static_cast<qinfer_block_q4_0 *>(dst);
+  const float *w = importance_or_ones(imp, n);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    weighted_symmetric(x + b * QK, w + b * QK, -8, 7, &y[b].d, q);
+    pack_nibbles(q, y[b].qs);
+  }
+}
+
+void dequantize_q4_0(const void *src, float *dst, int64_t n) {
+  const auto *y = static_cast<const qinfer_block_q4_0 *>(src);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    const float d = qinfer_half_to_f32(y[b].d);
+    unpack_nibbles(y[b].qs, q);
+    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(int(q[j]) - 8) * d;
+  }
+}
+
+float vec_dot_q4_0(const void *w, const void *a, int64_t n) {
+  const auto *x = static_cast<const qinfer_block_q4_0 *>(w);
+  const auto *y = static_cast<const qinfer_block_q8_0 *>(a);
+  uint8_t q[QK];
+  float sum = 0;
+  for (int64_t b = 0; b < n / QK; b++) {
+    unpack_nibbles(x[b].qs, q);
+    sum += float(dot_block(q, 8, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d);
+  }
+  return sum;
+}
+
+// ---- Q4_1
+
+void quantize_q4_1(const float *x, void *dst, int64_t n) {
+  auto *y = static_cast<qinfer_block_q4_1 *>(dst);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    rtn_affine(x + b * QK, 15, &y[b].d, &y[b].m, q);
+    pack_nibbles(q, y[b].qs);
+  }
+}
+
+void quantize_q4_1_weighted(const float *x, void *dst, int64_t n, const float *imp) {
+  auto *y = static_cast<qinfer_block_q4_1 *>(dst);
+  const float *w = importance_or_ones(imp, n);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    weighted_affine(x + b * QK, w + b * QK, 15, &y[b].d, &y[b].m, q);
+    pack_nibbles(q, y[b].qs);
+  }
+}
+
+void dequantize_q4_1(const void *src, float *dst, int64_t n) {
+  const auto *y = static_cast<const qinfer_block_q4_1 *>(src);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    const float d = qinfer_half_to_f32(y[b].d), m = qinfer_half_to_f32(y[b].m);
+    unpack_nibbles(y[b].qs, q);
+    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(q[j]) * d + m;
+  }
+}
+
+float vec_dot_q4_1(const void *w, const void *a, int64_t n) {
+  const auto *x = static_cast<const qinfer_block_q4_1 *>(w);
+  const auto *y = static_cast<const qinfer_block_q8_1 *>(a);
+  uint8_t q[QK];
+  float sum = 0;
+  for (int64_t b = 0; b < n / QK; b++) {
+    unpack_nibbles(x[b].qs, q);
+    // sum (d q + m) a_d qa = d a_d sum q qa + m * (a_d sum qa), the last factor stored as s
+    sum += float(dot_block(q, 0, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d) +
+           qinfer_half_to_f32(x[b].m) * qinfer_half_to_f32(y[b].s);
+  }
+  return sum;
+}
+
+// ---- Q5_0
+
+void quantize_q5_0(const float *x, void *dst, int64_t n) {
+  auto *y = static_cast<qinfer_block_q5_0 *>(dst);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    rtn_symmetric(x + b * QK, 16, &y[b].d, q);
+    pack_nibbles(q, y[b].qs);
+    pack_high_bits(q, y[b].qh);
+  }
+}
+
+void quantize_q5_0_weighted(const float *x, void *dst, int64_t n, const float *imp) {
+  auto *y = static_cast<qinfer_block_q5_0 *>(dst);
+  const float *w = importance_or_ones(imp, n);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    weighted_symmetric(x + b * QK, w + b * QK, -16, 15, &y[b].d, q);
+    pack_nibbles(q, y[b].qs);
+    pack_high_bits(q, y[b].qh);
+  }
+}
+
+void dequantize_q5_0(const void *src, float *dst, int64_t n) {
+  const auto *y = static_cast<const qinfer_block_q5_0 *>(src);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    const float d = qinfer_half_to_f32(y[b].d);
+    unpack5(y[b].qs, y[b].qh, q);
+    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(int(q[j]) - 16) * d;
+  }
+}
+
+float vec_dot_q5_0(const void *w, const void *a, int64_t n) {
+  const auto *x = static_cast<const qinfer_block_q5_0 *>(w);
+  const auto *y = static_cast<const qinfer_block_q8_0 *>(a);
+  uint8_t q[QK];
+  float sum = 0;
+  for (int64_t b = 0; b < n / QK; b++) {
+    unpack5(x[b].qs, x[b].qh, q);
+    sum += float(dot_block(q, 16, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d);
+  }
+  return sum;
+}
+
+// ---- Q5_1
+
+void quantize_q5_1(const float *x, void *dst, int64_t n) {
+  auto *y = static_cast<qinfer_block_q5_1 *>(dst);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    rtn_affine(x + b * QK, 31, &y[b].d, &y[b].m, q);
+    pack_nibbles(q, y[b].qs);
+    pack_high_bits(q, y[b].qh);
+  }
+}
+
+void quantize_q5_1_weighted(const float *x, void *dst, int64_t n, const float *imp) {
+  auto *y = static_cast<qinfer_block_q5_1 *>(dst);
+  const float *w = importance_or_ones(imp, n);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    weighted_affine(x + b * QK, w + b * QK, 31, &y[b].d, &y[b].m, q);
+    pack_nibbles(q, y[b].qs);
+    pack_high_bits(q, y[b].qh);
+  }
+}
+
+void dequantize_q5_1(const void *src, float *dst, int64_t n) {
+  const auto *y = static_cast<const qinfer_block_q5_1 *>(src);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    const float d = qinfer_half_to_f32(y[b].d), m = qinfer_half_to_f32(y[b].m);
+    unpack5(y[b].qs, y[b].qh, q);
+    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(q[j]) * d + m;
+  }
+}
+
+float vec_dot_q5_1(const void *w, const void *a, int64_t n) {
+  const auto *x = static_cast<const qinfer_block_q5_1 *>(w);
+  const auto *y = static_cast<const qinfer_block_q8_1 *>(a);
+  uint8_t q[QK];
+  float sum = 0;
+  for (int64_t b = 0; b < n / QK; b++) {
+    unpack5(x[b].qs, x[b].qh, q);
+    sum += float(dot_block(q, 0, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d) +
+           qinfer_half_to_f32(x[b].m) * qinfer_half_to_f32(y[b].s);
+  }
+  return sum;
+}
+
+// ---- Q8_0 and Q8_1
+
+namespace {
+
+// amax / 127 and round-half-away-from-zero, as ggml's reference does; returns the scale.
+float rtn_q8(const float *x, qinfer_half *dh, int8_t *qs) {
+  float amax = 0;
+  for (int j = 0; j < QK; j++) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  *dh = qinfer_f32_to_half(d);
+  for (int j = 0; j < QK; j++) qs[j] = int8_t(std::round(x[j] * id));
+  return d;
+}
+
+}  // namespace
+
+void quantize_q8_0(const float *x, void *dst, int64_t n) {
+  auto *y = static_cast<qinfer_block_q8_0 *>(dst);
+  for (int64_t b = 0; b < n / QK; b++) rtn_q8(x + b * QK, &y[b].d, y[b].qs);
+}
+
+void quantize_q8_0_weighted(const float *x, void *dst, int64_t n, const float *imp) {
+  auto *y = static_cast<qinfer_block_q8_0 *>(dst);
+  const float *w = importance_or_ones(imp, n);
+  uint8_t q[QK];
+  for (int64_t b = 0; b < n / QK; b++) {
+    weighted_symmetric(x + b * QK, w + b * QK, -127, 127, &y[b].d, q);
+    for (int j = 0; j < QK; j++) y[b].qs[j] = int8_t(int(q[j]) - 127);
+  }
+}
+
+void dequantize_q8_0(const void *src, float *dst, int64_t n) {
+  const auto *y = static_cast<const qinfer_block_q8_0 *>(src);
+  for (int64_t b = 0; b < n / QK; b++) {
+    const float d = qinfer_half_to_f32(y[b].d);
+    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(y[b].qs[j]) * d;
+  }
+}
+
+float vec_dot_q8_0(const void *w, const void *a, int64_t n) {
+  const auto *x = static_cast<const qinfer_block_q8_0 *>(w);
+  const auto *y = static_cast<const qinfer_block_q8_0 *>(a);
+  float sum = 0;
+  for (int64_t b = 0; b < n / QK; b++) {
+    int32_t s = 0;
+    for (int j = 0; j < QK; j++) s += int32_t(x[b].qs[j]) * y[b].qs[j];
+    sum += float(s) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d);
+  }
+  return sum;
+}
+
+void quantize_q8_1(const float *x, void *dst, int64_t n) {
+  auto *y = static_cast<qinfer_block_q8_1 *>(dst);
+  for (int64_t b = 0; b < n / QK; b++) {
+    const float d = rtn_q8(x + b * QK, &y[b].d, y[b].qs);
+    int sum = 0;
+    for (int j = 0; j < QK; j++) sum += y[b].qs[j];
+    y[b].s = qinfer_f32_to_half(float(sum) * d);
+  }
+}
+
+void dequantize_q8_1(const void *src, float *dst, int64_t n) {
+  const auto *y = static_cast<const qinfer_block_q8_1 *>(src);
+  for (int64_t b = 0; b < n / QK; b++) {
+    const float d = qinfer_half_to_f32(y[b].d);
+    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(y[b].qs[j]) * d;
+  }
+}
+
+}  // namespace qinfer::quant

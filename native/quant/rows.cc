@@ -1,0 +1,51 @@
+// Checked whole-matrix quantization and the float-activation dot product over the reference table.
+#include "rows.h"
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace qinfer::quant {
+
+const QuantTraits &require_traits(int type) {
+  const QuantTraits *t = quant_traits(type);
+  if (!t) {
+    const qinfer_type_traits *g = qinfer_type_traits_of(type);
+    throw Error(QINFER_E_UNSUPPORTED, std::string("qinfer cannot quantize or compute type ") +
+                                          (g ? g->name : std::to_string(type).c_str()));
+  }
+  return *t;
+}
+
+void check_row_length(const QuantTraits &t, int64_t cols) {
+  if (cols <= 0 || cols % t.block_size != 0)
+    throw Error(QINFER_E_INVALID_ARGUMENT, "rows of " + std::string(t.name) + " need a positive multiple of " +
+                                               std::to_string(t.block_size) + " elements, got " + std::to_string(cols));
+}
+
+void quantize_rows(const QuantTraits &t, const float *x, int64_t rows, int64_t cols, const float *imatrix, void *dst) {
+  check_row_length(t, cols);
+  if (imatrix && !t.quantize_weighted)
+    throw Error(QINFER_E_INVALID_ARGUMENT, std::string(t.name) + " is an activation format: it takes no importance");
+  auto *out = static_cast<uint8_t *>(dst);
+  const size_t stride = row_bytes(t, cols);
+  for (int64_t r = 0; r < rows; r++) {
+    if (imatrix)
+      t.quantize_weighted(x + r * cols, out + r * stride, cols, imatrix);
+    else
+      t.quantize(x + r * cols, out + r * stride, cols);
+  }
+}
+
+float vec_dot_f32(const QuantTraits &t, const void *w, const float *x, int64_t n) {
+  if (!t.vec_dot) throw Error(QINFER_E_INVALID_ARGUMENT, std::string(t.name) + " is an activation format: no dot product");
+  check_row_length(t, n);
+  const QuantTraits &act = require_traits(t.vec_dot_type);
+  check_row_length(act, n);
+  std::vector<uint8_t> qa(row_bytes(act, n));
+  act.quantize(x, qa.data(), n);
+  return t.vec_dot(w, qa.data(), n);
+}
+
+}  // namespace qinfer::quant

@@ -1,0 +1,49 @@
+// The table from ggml type id to reference functions: the CPU backend, the quantizer and the tests all
+// reach the formats through it.
+#include "formats.h"
+#include "reference.h"
+
+namespace qinfer::quant {
+namespace {
+
+#define QINFER_WEIGHT_FORMAT(TYPE, fmt, ACT) \
+  {TYPE, nullptr, 0, 0, quantize_##fmt, quantize_##fmt##_weighted, dequantize_##fmt, vec_dot_##fmt, ACT}
+#define QINFER_ACT_FORMAT(TYPE, fmt) {TYPE, nullptr, 0, 0, quantize_##fmt, nullptr, dequantize_##fmt, nullptr, -1}
+
+// Names and geometry come from the ggml table at first use, so the two never disagree.
+QuantTraits kTable[] = {
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_F32, f32, QINFER_TYPE_F32),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_F16, f16, QINFER_TYPE_F16),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_BF16, bf16, QINFER_TYPE_BF16),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_Q4_0, q4_0, QINFER_TYPE_Q8_0),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_Q4_1, q4_1, QINFER_TYPE_Q8_1),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_Q5_0, q5_0, QINFER_TYPE_Q8_0),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_Q5_1, q5_1, QINFER_TYPE_Q8_1),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_Q8_0, q8_0, QINFER_TYPE_Q8_0),
+    QINFER_ACT_FORMAT(QINFER_TYPE_Q8_1, q8_1),
+};
+
+#undef QINFER_WEIGHT_FORMAT
+#undef QINFER_ACT_FORMAT
+
+const QuantTraits *const *build_index() {
+  static const QuantTraits *index[QINFER_GGML_TYPE_COUNT] = {};
+  for (QuantTraits &t : kTable) {
+    const qinfer_type_traits *g = qinfer_type_traits_of(t.type);
+    t.name = g->name;
+    t.block_size = g->block_size;
+    t.type_size = g->type_size;
+    index[t.type] = &t;
+  }
+  return index;
+}
+
+}  // namespace
+
+const QuantTraits *quant_traits(int type) {
+  static const QuantTraits *const *index = build_index();
+  if (type < 0 || type >= QINFER_GGML_TYPE_COUNT) return nullptr;
+  return index[type];
+}
+
+}  // namespace qinfer::quant

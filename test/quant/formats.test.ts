@@ -1,0 +1,114 @@
+// Every reference format on fresh random data: round trips within a per-format bound, dot products
+// against the dequantized weights, and the importance-weighted quantizer against round-to-nearest.
+import { describe, expect, it } from 'vitest';
+
+import { native } from '../../lib/binding.js';
+import { InvalidArgumentError, UnsupportedError } from '../../lib/errors.js';
+import { normalizedError, randomF32, rng, testSeed } from '../helpers/random.js';
+
+const b = native();
+const formats = b.quantFormats();
+const byName = new Map(formats.map((f) => [f.name, f]));
+
+// Bound on max|x - dequant(quant(x))| / max|x| for uniform random data: half a quantization step of
+// the format's grid, plus scale rounding.
+const roundTripBound: Record<string, number> = {
+  f32: 0,
+  f16: 5e-4,
+  bf16: 4e-3,
+  q8_0: 5e-3,
+  q8_1: 5e-3,
+  q5_0: 0.065, // the grid is asymmetric (-16..15): the largest positive value may clip by one step
+  q5_1: 0.035,
+  q4_0: 0.13,
+  q4_1: 0.07,
+};
+
+/** Heavy-tailed rows (uniform times a per-block gain): closer to real weights than plain uniform. */
+function weightsLike(n: number, next: () => number): Float32Array {
+  const x = randomF32(n, next);
+  for (let i = 0; i < n; i += 32) {
+    const gain = 0.1 + 2 * next();
+    for (let j = i; j < Math.min(n, i + 32); j++) x[j]! *= gain;
+  }
+  return x;
+}
+
+function weightedError(x: Float32Array, y: Float32Array, imp: Float32Array, cols: number): number {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += imp[i % cols]! * (x[i]! - y[i]!) ** 2;
+  return e;
+}
+
+describe(`quantized formats (seed ${testSeed})`, () => {
+  it('lists every format with ggml geometry', () => {
+    for (const name of Object.keys(roundTripBound)) expect(byName.has(name), name).toBe(true);
+    expect(byName.get('q4_0')).toMatchObject({ type: 2, blockSize: 32, typeSize: 18, vecDotType: 8 });
+    expect(byName.get('q8_1')).toMatchObject({ type: 9, vecDotType: null, weighted: false });
+  });
+
+  for (const f of formats) {
+    it(`${f.name}: round trip within bound, one block and many`, () => {
+      const next = rng(testSeed + f.type);
+      const bound = roundTripBound[f.name];
+      expect(bound, `no bound for ${f.name}`).toBeDefined();
+      for (const n of [f.blockSize === 1 ? 1 : f.blockSize, f.blockSize * 7, Math.max(4096, f.blockSize * 16)]) {
+        const x = randomF32(n, next, 3);
+        const q = b.quantizeRows(f.type, x, n);
+        expect(q.length).toBe((n / f.blockSize) * f.typeSize);
+        const y = b.dequantizeRows(f.type, q, n);
+        expect(normalizedError(y, x)).toBeLessThanOrEqual(bound!);
+      }
+    });
+
+    if (f.vecDotType === null) continue;
+    it(`${f.name}: dot product against the dequantized weights`, () => {
+      const next = rng(testSeed + 100 + f.type);
+      const n = Math.max(f.blockSize * 8, 512);
+      const w = b.quantizeRows(f.type, weightsLike(n, next), n);
+      const wf = b.dequantizeRows(f.type, w, n);
+      const x = randomF32(n, next);
+      let exact = 0;
+      let mag = 0;
+      for (let i = 0; i < n; i++) {
+        exact += wf[i]! * x[i]!;
+        mag += Math.abs(wf[i]! * x[i]!);
+      }
+      // Only the activations' 8-bit (or 16-bit) rounding separates the two.
+      const tol = f.vecDotType === 0 ? 1e-6 : f.vecDotType === 1 || f.vecDotType === 30 ? 4e-3 : 8e-3;
+      expect(Math.abs(b.vecDot(f.type, w, x) - exact) / mag).toBeLessThanOrEqual(tol);
+    });
+
+    if (!f.weighted || f.blockSize === 1) continue;
+    it(`${f.name}: importance-weighted quantization beats round-to-nearest in weighted error`, () => {
+      const next = rng(testSeed + 200 + f.type);
+      const cols = 1024;
+      const rows = 16;
+      const x = weightsLike(rows * cols, next);
+      const imp = new Float32Array(cols);
+      for (let i = 0; i < cols; i++) imp[i] = Math.exp(3 * (next() * 2 - 1)) * (next() < 0.05 ? 50 : 1);
+      const rtn = b.dequantizeRows(f.type, b.quantizeRows(f.type, x, cols), rows * cols);
+      const weighted = b.dequantizeRows(f.type, b.quantizeRows(f.type, x, cols, imp), rows * cols);
+      const eRtn = weightedError(x, rtn, imp, cols);
+      const eW = weightedError(x, weighted, imp, cols);
+      console.log(`${f.name}: weighted error ${eW.toExponential(3)} vs round-to-nearest ${eRtn.toExponential(3)}`);
+      expect(eW).toBeLessThan(eRtn);
+    });
+  }
+
+  it('rejects bad arguments with typed errors', () => {
+    const q4 = byName.get('q4_0')!;
+    const x = randomF32(64, rng(testSeed));
+    expect(() => b.quantizeRows(q4.type, x, 48)).toThrow(InvalidArgumentError);
+    expect(() => b.quantizeRows(q4.type, x.subarray(0, 48), 32)).toThrow(/whole number of rows/);
+    expect(() => b.quantizeRows(q4.type, x, 64, new Float32Array(32))).toThrow(InvalidArgumentError);
+    expect(() => b.quantizeRows(q4.type, x, 0)).toThrow(InvalidArgumentError);
+    expect(() => b.quantizeRows(19 /* iq1_s */, x, 64)).toThrow(UnsupportedError);
+    expect(() => b.quantizeRows(4 /* removed id */, x, 64)).toThrow(UnsupportedError);
+    const q = b.quantizeRows(q4.type, x, 64);
+    expect(() => b.dequantizeRows(q4.type, q.subarray(0, 35), 64)).toThrow(/take 36 bytes, got 35/);
+    expect(() => b.dequantizeRows(q4.type, q, 48)).toThrow(InvalidArgumentError);
+    expect(() => b.vecDot(q4.type, q, x.subarray(0, 32))).toThrow(InvalidArgumentError);
+    expect(() => b.vecDot(byName.get('q8_1')!.type, new Uint8Array(36), x.subarray(0, 32))).toThrow(/activation format/);
+  });
+});
