@@ -1,7 +1,7 @@
 // Byte-level BPE encoding (llama.cpp's "gpt2" vocabulary): the pre-tokenizer cuts text into
 // words, each word's UTF-8 bytes become GPT-2 characters, and adjacent symbols merge by rank.
 import type { Vocab } from './data.js';
-import { MergeQueue } from './merge-queue.js';
+import { MergeQueue, runMerges, SymbolChain } from './merge.js';
 import { createPreTokenizer, type PreTokenizer } from './pre-tokenizers.js';
 import { byteEncode } from './unicode.js';
 
@@ -10,7 +10,7 @@ const CACHE_LIMIT = 100_000;
 
 export class BpeEncoder {
   private readonly queue = new MergeQueue();
-  private readonly top = { left: 0, right: 0, size: 0 };
+  private readonly symbols = new SymbolChain();
   private readonly preTokenize: PreTokenizer;
   private readonly cache = new Map<string, readonly number[]>();
 
@@ -37,40 +37,21 @@ export class BpeEncoder {
       const whole = idByText.get(word);
       if (whole !== undefined) return [whole];
     }
-    // Byte-encoded characters are single UTF-16 units: symbol i starts as character i.
     const n = word.length;
-    const len = new Int32Array(n).fill(1);
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      prev[i] = i - 1;
-      next[i] = i + 1 === n ? -1 : i + 1;
-    }
+    const symbols = this.symbols;
+    symbols.reset(word);
+    const { start, len, next } = symbols;
     const queue = this.queue;
     queue.clear();
-    const tryPair = (left: number, right: number) => {
+    runMerges(symbols, queue, (left, right) => {
       if (left < 0 || right < 0) return;
-      const rank = mergeRanks.get(`${word.substr(left, len[left]!)} ${word.substr(right, len[right]!)}`);
+      const rank = mergeRanks.get(`${word.substr(start[left]!, len[left]!)} ${word.substr(start[right]!, len[right]!)}`);
       if (rank !== undefined) queue.push(rank, left, right, len[left]! + len[right]!);
-    };
-    for (let i = 1; i < n; i++) tryPair(i - 1, i);
-
-    const top = this.top;
-    while (queue.length > 0) {
-      queue.pop(top);
-      const { left, right } = top;
-      if (len[left] === 0 || len[right] === 0 || len[left]! + len[right]! !== top.size) continue;
-      len[left] = top.size;
-      len[right] = 0;
-      next[left] = next[right]!;
-      if (next[right]! >= 0) prev[next[right]!] = left;
-      tryPair(prev[left]!, left);
-      tryPair(left, next[left]!);
-    }
+    });
 
     const ids: number[] = [];
     for (let i = 0; i !== -1 && n > 0; i = next[i]!) {
-      const piece = word.substr(i, len[i]!);
+      const piece = word.substr(start[i]!, len[i]!);
       const id = idByText.get(piece);
       if (id !== undefined) {
         ids.push(id);

@@ -1,5 +1,6 @@
 // Renders a conversation through a model's Jinja chat template (tokenizer.chat_template) with
-// @huggingface/jinja, the engine of transformers.js.
+// @huggingface/jinja, the engine of transformers.js (which also provides raise_exception and
+// strftime_now to templates).
 import { Template } from '@huggingface/jinja';
 
 import { InvalidArgumentError } from '../errors.js';
@@ -58,31 +59,9 @@ export function renderChat(template: string, messages: readonly ChatMessage[], o
       add_generation_prompt: options.addGenerationPrompt ?? true,
       bos_token: options.bosToken ?? '',
       eos_token: options.eosToken ?? '',
-      raise_exception: (message: string) => {
-        throw new ChatTemplateError(`The chat template refused the conversation: ${message}`);
-      },
-      strftime_now: (format: string) => strftime(format, new Date()),
     });
   } catch (err) {
-    if (err instanceof ChatTemplateError) throw err;
+    // Includes the template's own raise_exception('...') calls, with their message.
     throw new ChatTemplateError(`The chat template failed to render: ${(err as Error).message}`, { cause: err });
   }
-}
-
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-
-/** The few strftime fields that chat templates use for today's date (Llama 3.1: "%d %b %Y"). */
-function strftime(format: string, date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return format.replace(/%([dmYbBy%])/g, (_, field: string) => {
-    switch (field) {
-      case 'd': return pad(date.getDate());
-      case 'm': return pad(date.getMonth() + 1);
-      case 'Y': return String(date.getFullYear());
-      case 'y': return pad(date.getFullYear() % 100);
-      case 'b': return MONTHS[date.getMonth()]!.slice(0, 3);
-      case 'B': return MONTHS[date.getMonth()]!;
-      default: return '%';
-    }
-  });
 }

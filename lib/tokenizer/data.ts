@@ -49,12 +49,11 @@ const ATTR_BY_TYPE: Record<number, number> = {
   6: ATTR_BYTE,
 };
 
-// Texts of tokens that end a generation in the common chat formats; llama.cpp marks them as
-// control tokens even where a converter left them normal.
-const EOG_TEXTS = new Set([
-  '<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '</s>', '<|eom_id|>',
-  '<EOT>', '_<EOT>', '<|end_of_text|>', '<end_of_utterance>', '<eos>',
-]);
+// Texts of tokens that end a generation in the common chat formats, end-of-turn markers first
+// (the first one present is the end-of-turn token when the file names none). llama.cpp marks
+// them as control tokens even where a converter left them normal.
+const EOT_TEXTS = ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|end_of_text|>', '<EOT>', '_<EOT>', '<end_of_utterance>'];
+const EOG_TEXTS = new Set([...EOT_TEXTS, '</s>', '<|eom_id|>', '<eos>']);
 
 export type VocabKind = 'spm' | 'bpe';
 
@@ -153,16 +152,16 @@ export class Vocab {
     this.ignoreMerges = llama3;
     this.chatTemplate = data.chatTemplate;
 
-    let eotId = id(data.eotId, undefined, 'tokenizer.ggml.eot_token_id');
     const eomId = id(data.eomId, undefined, 'tokenizer.ggml.eom_token_id');
+    this.eotId =
+      id(data.eotId, undefined, 'tokenizer.ggml.eot_token_id') ??
+      EOT_TEXTS.map((text) => this.idByText.get(text)).find((i) => i !== undefined);
     for (let i = 0; i < n; i++) {
       if (!EOG_TEXTS.has(this.texts[i]!)) continue;
       this.attrs[i] = this.attrs[i]! | ATTR_CONTROL;
       this.eogIds.add(i);
-      if (eotId === undefined && this.texts[i] !== '</s>' && this.texts[i] !== '<eos>') eotId = i;
     }
-    this.eotId = eotId;
-    for (const special of [this.eosId, eotId, eomId]) if (special !== undefined) this.eogIds.add(special);
+    for (const special of [this.eosId, this.eotId, eomId]) if (special !== undefined) this.eogIds.add(special);
 
     this.specialIds = [];
     for (let i = 0; i < n; i++) {

@@ -2,19 +2,23 @@
 // the pair whose joined text is the best-scoring token first; characters that never form a
 // token fall back to byte tokens <0xXX>.
 import type { Vocab } from './data.js';
-import { MergeQueue } from './merge-queue.js';
+import { MergeQueue, runMerges, SymbolChain } from './merge.js';
 import { utf8Bytes } from './unicode.js';
 
 // Segments repeat a lot in real text; the cache is dropped whole when it reaches this size.
 const CACHE_LIMIT = 100_000;
-const CODE_POINTS = 0x110000;
+
+/** A number for a pair of code points; small (a fast map key) when both are below U+8000. */
+function pairKey(first: number, second: number): number {
+  return first < 0x8000 && second < 0x8000 ? (first << 15) | second : 2 ** 30 + first * 0x110000 + second;
+}
 
 export class SpmEncoder {
   private readonly queue = new MergeQueue();
-  private readonly top = { left: 0, right: 0, size: 0 };
+  private readonly symbols = new SymbolChain();
   private readonly byteIds: (number | undefined)[] = new Array(256);
   private readonly maxTokenLength: number;
-  /** Every pair of adjacent code points found inside some token, as first * 0x110000 + second. */
+  /** Every pair of adjacent code points found inside some token (see pairKey). */
   private readonly innerPairs = new Set<number>();
   private readonly cache = new Map<string, readonly number[]>();
 
@@ -25,14 +29,15 @@ export class SpmEncoder {
       let before = -1;
       for (const ch of text) {
         const cp = ch.codePointAt(0)!;
-        if (before >= 0) this.innerPairs.add(before * CODE_POINTS + cp);
+        if (before >= 0) this.innerPairs.add(pairKey(before, cp));
         before = cp;
       }
     }
     this.maxTokenLength = max;
     const hex = '0123456789ABCDEF';
     for (let b = 0; b < 256; b++) {
-      const id = vocab.idByText.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ?? (b < 0x80 ? vocab.idByText.get(String.fromCharCode(b)) : undefined);
+      const id =
+        vocab.idByText.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ?? (b < 0x80 ? vocab.idByText.get(String.fromCharCode(b)) : undefined);
       this.byteIds[b] = id ?? vocab.unkId;
     }
   }
@@ -47,7 +52,7 @@ export class SpmEncoder {
     let before = -1;
     for (let i = 0; i < text.length; ) {
       const cp = text.codePointAt(i)!;
-      if (before >= 0 && !this.innerPairs.has(before * CODE_POINTS + cp)) {
+      if (before >= 0 && !this.innerPairs.has(pairKey(before, cp))) {
         this.encodeSegment(text.slice(segmentStart, i), out);
         segmentStart = i;
       }
@@ -60,63 +65,31 @@ export class SpmEncoder {
   private encodeSegment(segment: string, out: number[]): void {
     let ids = this.cache.get(segment);
     if (ids === undefined) {
-      const fresh: number[] = [];
-      this.merge(segment, fresh);
+      ids = this.merge(segment);
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(segment, fresh);
-      ids = fresh;
+      this.cache.set(segment, ids);
     }
-    for (const id of ids) out.push(id);
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }
 
-  private merge(text: string, out: number[]): void {
-    const n = text.length;
-    if (n === 0) return;
-    // Symbols are code points; `len` is in UTF-16 units, 0 once merged into the left neighbour.
-    const start = new Int32Array(n);
-    const len = new Int32Array(n);
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
-    let count = 0;
-    for (let i = 0; i < n; ) {
-      const c = text.charCodeAt(i);
-      const w = c >= 0xd800 && c < 0xdc00 && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
-      start[count] = i;
-      len[count] = w;
-      prev[count] = count - 1;
-      i += w;
-      next[count] = i === n ? -1 : count + 1;
-      count++;
-    }
-
+  private merge(text: string): number[] {
+    const out: number[] = [];
+    if (text.length === 0) return out;
+    const symbols = this.symbols;
+    symbols.reset(text);
+    const { start, len, next } = symbols;
+    const { idByText, scores } = this.vocab;
     const queue = this.queue;
     queue.clear();
-    const { idByText, scores } = this.vocab;
     const maxLength = this.maxTokenLength;
-    const tryPair = (left: number, right: number) => {
+    runMerges(symbols, queue, (left, right) => {
       if (left < 0 || right < 0) return;
       const size = len[left]! + len[right]!;
       if (size > maxLength) return;
       const id = idByText.get(text.substr(start[left]!, size));
-      if (id === undefined) return;
       // Highest score first: the queue pops the lowest value.
-      queue.push(-scores[id]!, left, right, size);
-    };
-    for (let i = 1; i < count; i++) tryPair(i - 1, i);
-
-    const top = this.top;
-    while (queue.length > 0) {
-      queue.pop(top);
-      const { left, right } = top;
-      // Skip pairs that went stale: a side merged elsewhere or grew since the pair was queued.
-      if (len[left] === 0 || len[right] === 0 || len[left]! + len[right]! !== top.size) continue;
-      len[left] = top.size;
-      len[right] = 0;
-      next[left] = next[right]!;
-      if (next[right]! >= 0) prev[next[right]!] = left;
-      tryPair(prev[left]!, left);
-      tryPair(left, next[left]!);
-    }
+      if (id !== undefined) queue.push(-scores[id]!, left, right, size);
+    });
 
     for (let i = 0; i !== -1; i = next[i]!) {
       const piece = text.substr(start[i]!, len[i]!);
@@ -130,5 +103,6 @@ export class SpmEncoder {
         if (byteId !== undefined) out.push(byteId);
       }
     }
+    return out;
   }
 }
