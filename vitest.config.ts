@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vulkan tests run under the Khronos validation layer where it is installed; errors fail them.
+    env: { QINFER_VULKAN_VALIDATION: process.env.QINFER_VULKAN_VALIDATION ?? '1' },
   },
 });

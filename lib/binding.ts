@@ -80,6 +80,40 @@ export interface NativeGgufContents {
   tensors: import('./gguf.js').GgufTensorInfo[];
 }
 
+export interface NativeRequestSummary {
+  finishReason: string;
+  promptTokens: number;
+  reusedTokens: number;
+  generatedTokens: number;
+  promptSeconds: number;
+  generationSeconds: number;
+  /** Evaluations: rows of the vocabulary size. */
+  logits?: Float32Array;
+}
+
+export interface NativeModelHandle {
+  prefetch(onProgress?: (done: number, total: number) => void): Promise<void>;
+  cancelPrefetch(): void;
+  submit(
+    kind: 'evaluate' | 'generate',
+    tokens: Int32Array,
+    options: Record<string, unknown>,
+    onToken: ((token: number) => void) | undefined,
+    onDone: (err: Error | null, summary: NativeRequestSummary) => void,
+  ): number;
+  abort(id: number): void;
+  memory(): {
+    fileBytes: number;
+    weightBytes: number;
+    residentWeightBytes: number;
+    kvCacheBytes: number;
+    residentKvCacheBytes: number;
+    scratchBytes: number;
+  };
+  stats(): { batches: number; tokens: number; maxSequencesInBatch: number; threads: number };
+  close(): void;
+}
+
 export interface NativeBinding {
   setErrorClasses(classes: Record<string, unknown>): void;
   cpuInfo(): NativeCpuInfo;
@@ -93,7 +127,12 @@ export interface NativeBinding {
   vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;
   NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
   ggmlTypes(): NativeGgmlType[];
+  NativeModel: new (spec: Record<string, unknown>) => NativeModelHandle;
   ggufRead(path: string): NativeTask<NativeGgufContents>;
+  ggufWrite(
+    spec: import('./gguf.js').GgufWriteSpec,
+    onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
+  ): NativeTask<number>;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'E_ABORTED'
   | 'E_INVALID_ARGUMENT'
   | 'E_INTERNAL'
-  | 'E_IO';
+  | 'E_IO'
+  | 'E_CONTEXT_OVERFLOW';
 
 export class QinferError extends Error {
   readonly code: ErrorCode;
@@ -61,6 +62,13 @@ export class IoError extends QinferError {
   }
 }
 
+/** A prompt or evaluation that does not fit in the model's context (option contextSize). */
+export class ContextOverflowError extends QinferError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'E_CONTEXT_OVERFLOW', options);
+  }
+}
+
 /** The class native code instantiates for each code. */
 export const errorClassesByCode: Record<ErrorCode, new (message: string) => QinferError> = {
   E_BAD_FILE: BadFileError,
@@ -71,6 +79,7 @@ export const errorClassesByCode: Record<ErrorCode, new (message: string) => Qinf
   E_INVALID_ARGUMENT: InvalidArgumentError,
   E_INTERNAL: QinferError,
   E_IO: IoError,
+  E_CONTEXT_OVERFLOW: ContextOverflowError,
 };
 
 /** Throws AbortError when the signal has fired (call at each cancellation point). */

@@ -2,7 +2,7 @@
 import { native } from './binding.js';
 import { throwIfAborted } from './errors.js';
 import { awaitTask } from './native-task.js';
-import { expectSignal, expectString } from './options.js';
+import { expectFunction, expectInteger, expectSignal, expectString, invalid } from './options.js';
 
 export type GgufValueType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'u64' | 'i64' | 'f32' | 'f64' | 'bool' | 'string' | 'array';
 
@@ -113,4 +113,39 @@ export async function readGguf(path: string, options: { signal?: AbortSignal } =
 /** The value of a metadata key, or undefined. */
 export function getMetadata(file: Pick<GgufFile, 'metadata'>, key: string): GgufValue | undefined {
   return file.metadata.find((kv) => kv.key === key)?.value;
+}
+
+/**
+ * Writes a GGUF file tensor by tensor (sources are read chunk by chunk, never whole), through a
+ * temporary file in the target directory renamed when complete: an error or abort leaves nothing behind.
+ * Tensor data is padded to the alignment as llama.cpp lays it out; a file without tensors ends after
+ * its metadata. A non-default alignment is recorded as general.alignment. Resolves with the file size.
+ */
+export async function writeGguf(spec: GgufWriteSpec, options: GgufWriteOptions = {}): Promise<{ path: string; bytes: number }> {
+  if (typeof spec !== 'object' || spec === null) throw invalid('an object', 'spec', spec);
+  expectString(spec.path, 'path');
+  if (spec.alignment !== undefined) expectInteger(spec.alignment, 'alignment', 1, 2 ** 31);
+  if (spec.version !== undefined && spec.version !== 3) throw invalid('3', 'version', spec.version);
+  if (!Array.isArray(spec.metadata)) throw invalid('an array', 'metadata', spec.metadata);
+  if (!Array.isArray(spec.tensors)) throw invalid('an array', 'tensors', spec.tensors);
+  const signal = expectSignal(options.signal);
+  const onProgress = expectFunction<(p: GgufWriteProgress) => void>(options.onProgress, 'onProgress');
+  throwIfAborted(signal);
+  const bytes = await awaitTask(native().ggufWrite(spec, onProgress), signal);
+  return { path: spec.path, bytes };
+}
+
+/** The write spec that reproduces a GGUF file that was read (tensor data copied raw from it). */
+export function ggufWriteSpecOf(file: GgufFile, path: string): GgufWriteSpec {
+  return {
+    path,
+    alignment: file.alignment,
+    metadata: file.metadata,
+    tensors: file.tensors.map((t) => ({
+      name: t.name,
+      type: t.type,
+      shape: t.shape,
+      source: { kind: 'file', path: file.path, offset: t.offset, dtype: 'raw' },
+    })),
+  };
 }

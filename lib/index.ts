@@ -4,6 +4,26 @@ export { probe, type ProbeResult, type BackendProbe, type CpuProbe, type DeviceP
 export { BACKEND_NAMES, type BackendName, type BackendChoice } from './backend.js';
 export { openBackend, type OpenedBackend } from './backend-open.js';
 export { createSampler, resolveSampling, type Sampler, type SamplingOptions } from './sampling.js';
+export {
+  readGguf,
+  writeGguf,
+  getMetadata,
+  ggufWriteSpecOf,
+  type GgufFile,
+  type GgufKV,
+  type GgufValue,
+  type GgufValueType,
+  type GgufTensorInfo,
+  type GgufWriteSpec,
+  type GgufWriteTensor,
+  type GgufWriteOptions,
+  type GgufWriteProgress,
+  type TensorSource,
+} from './gguf.js';
+export { ggmlTypes, findGgmlType, tensorBytes, GGML_TYPE, type GgmlType } from './ggml-types.js';
+export { loadModel, Model, type LoadModelOptions, type EvaluateOptions, type ModelMemory, type ModelStats } from './model.js';
+export { Generation, type GenerateOptions, type GeneratedToken, type GenerationSummary, type FinishReason } from './generation.js';
+export { llamaHparams, type LlamaHparams } from './model-spec.js';
 export { Tokenizer, type EncodeOptions } from './tokenizer/tokenizer.js';
 export type { DecodeOptions, StreamDecoder } from './tokenizer/decoder.js';
 export type { TokenizerData } from './tokenizer/data.js';

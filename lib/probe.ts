@@ -41,6 +41,7 @@ export interface ProbeResult {
 }
 
 const CHILD_TIMEOUT_MS = 30_000;
+const PROBE_MARKER = '\n@@qinfer-probe@@';
 
 function parseObject(json: string | undefined): Record<string, unknown> {
   if (!json) return {};
@@ -72,9 +73,10 @@ function unavailable(name: BackendName, reason: string): BackendProbe {
 function probeModuleInChild(name: Exclude<BackendName, 'cpu'>): Promise<BackendProbe> {
   const path = modulePath(name);
   if (!existsSync(path)) return Promise.resolve(unavailable(name, buildReason(name) ?? `qinfer-${name} module not found at ${path}`));
+  // Drivers and layers sometimes print to stdout: the answer follows the last marker.
   const script =
     'const b = require(process.argv[1]);' +
-    'process.stdout.write(JSON.stringify(b.probeBackend(process.argv[2], process.argv[3])));';
+    `process.stdout.write(${JSON.stringify(PROBE_MARKER)} + JSON.stringify(b.probeBackend(process.argv[2], process.argv[3])));`;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -88,7 +90,9 @@ function probeModuleInChild(name: Exclude<BackendName, 'cpu'>): Promise<BackendP
           return;
         }
         try {
-          resolve(toBackendProbe(JSON.parse(stdout) as NativeBackendProbe));
+          const at = stdout.lastIndexOf(PROBE_MARKER);
+          if (at < 0) throw new Error('no probe answer');
+          resolve(toBackendProbe(JSON.parse(stdout.slice(at + PROBE_MARKER.length)) as NativeBackendProbe));
         } catch {
           resolve(unavailable(name, `the ${name} probe printed unreadable output`));
         }
@@ -111,6 +115,15 @@ function probeCpu(): CpuProbe {
   };
 }
 
+/**
+ * auto skips a Vulkan backend whose devices are all CPUs (lavapipe, SwiftShader): the CPU backend
+ * runs the same work faster. Asking for `vulkan` by name still uses them.
+ */
+function autoSelectable(b: BackendProbe | undefined): boolean {
+  if (!b?.available) return false;
+  return b.name !== 'vulkan' || b.devices.some((d) => d.deviceType !== 'cpu');
+}
+
 let cachedProbe: Promise<ProbeResult> | undefined;
 
 /**
@@ -127,6 +140,6 @@ async function runProbe(): Promise<ProbeResult> {
   const [cuda, vulkan] = await Promise.all([probeModuleInChild('cuda'), probeModuleInChild('vulkan')]);
   const cpuBackend = toBackendProbe(native().probeBackend('cpu'));
   const backends = [cpuBackend, cuda, vulkan];
-  const selected = AUTO_ORDER.find((n) => backends.find((b) => b.name === n)?.available) ?? 'cpu';
+  const selected = AUTO_ORDER.find((n) => autoSelectable(backends.find((b) => b.name === n))) ?? 'cpu';
   return { cpu, backends, selected };
 }

@@ -9,6 +9,7 @@ const EXIT_CODES: Record<string, number> = {
   E_OUT_OF_MEMORY: 6,
   E_ABORTED: 130,
   E_IO: 7,
+  E_CONTEXT_OVERFLOW: 8,
 };
 
 export async function runCommand(argv: string[], fn: () => Promise<number>): Promise<number> {

@@ -40,6 +40,7 @@ const char *status_code_name(qinfer_status status) {
     case QINFER_E_ABORTED: return "E_ABORTED";
     case QINFER_E_INVALID_ARGUMENT: return "E_INVALID_ARGUMENT";
     case QINFER_E_IO: return "E_IO";
+    case QINFER_E_CONTEXT_OVERFLOW: return "E_CONTEXT_OVERFLOW";
     default: return "E_INTERNAL";
   }
 }

@@ -67,6 +67,9 @@ class PromiseWorker : public Base {
     deferred_.Reject(make_error(Base::Env(), status_, e.Message()).Value());
   }
 
+  void reject(Napi::Value error) { deferred_.Reject(error); }
+  void request_abort() { abort_->store(true); }
+
   const std::atomic<bool> *abort_flag() const { return abort_.get(); }
 
  private:

@@ -77,7 +77,7 @@ void rtn_affine(const float *x, int top, qinfer_half *dh, qinfer_half *mh, uint8
 void weighted_symmetric(const float *x, const float *w, int lo, int hi, qinfer_half *dh, uint8_t *q) {
   static const IntLevels grids[] = {IntLevels(-8, 7), IntLevels(-16, 15), IntLevels(-127, 127)};
   const IntLevels &g = lo == -8 ? grids[0] : lo == -16 ? grids[1] : grids[2];
-  float d = best_scale(x, w, QK, g.v, g.n, q);
+  float d = best_scale(x, w, QK, g.v, g.n, q, lo == -127 ? 1.3f : 0.f);
   *dh = qinfer_f32_to_half(d);
   const float ds = qinfer_half_to_f32(*dh);
   if (ds != 0) {

@@ -19,40 +19,51 @@ struct SweepResult {
   float d = 0;
 };
 
-// Sweeps the inverse scale t from 0 up: each element's rounded level changes only at t = midpoint / x,
-// so visiting those events in order visits every rounding pattern a positive scale can produce.
-SweepResult sweep(const float *x, const float *w, int n, const float *levels, int nlev, int zero, float sign,
-                  std::vector<Event> &events, uint8_t *idx) {
+// Sweeps the inverse scale t over [t_lo, t_hi]: each element's rounded level changes only at
+// t = midpoint / x, so visiting those events in order visits every rounding pattern a positive scale
+// in the window produces.
+SweepResult sweep(const float *x, const float *w, int n, const float *levels, int nlev, float sign, float t_lo,
+                  float t_hi, std::vector<Event> &events, uint8_t *idx) {
   events.clear();
+  uint8_t cur[256];
   double a = 0, b = 0;
   for (int i = 0; i < n; i++) {
-    float xi = sign * x[i];
-    a += double(w[i]) * xi * levels[zero];
-    b += double(w[i]) * levels[zero] * levels[zero];
+    const float xi = sign * x[i];
+    cur[i] = uint8_t(nearest_level(levels, nlev, t_lo * xi));
+    const float v = levels[cur[i]];
+    a += double(w[i]) * xi * v;
+    b += double(w[i]) * v * v;
     if (xi > 0) {
-      for (int k = zero; k + 1 < nlev; k++) events.push_back({0.5f * (levels[k] + levels[k + 1]) / xi, int16_t(i), 1});
+      for (int k = cur[i]; k + 1 < nlev; k++) {
+        float t = 0.5f * (levels[k] + levels[k + 1]) / xi;
+        if (t > t_hi) break;
+        events.push_back({t, int16_t(i), 1});
+      }
     } else if (xi < 0) {
-      for (int k = zero; k > 0; k--) events.push_back({0.5f * (levels[k] + levels[k - 1]) / xi, int16_t(i), -1});
+      for (int k = cur[i]; k > 0; k--) {
+        float t = 0.5f * (levels[k] + levels[k - 1]) / xi;
+        if (t > t_hi) break;
+        events.push_back({t, int16_t(i), -1});
+      }
     }
   }
   std::sort(events.begin(), events.end(), [](const Event &p, const Event &q) { return p.t < q.t; });
   SweepResult best;
   if (b > 0) best = {a * a / b, float(a / b)};
   size_t best_count = 0;
-  std::vector<int> cur(n, zero);
+  std::copy(cur, cur + n, idx);
   for (size_t e = 0; e < events.size(); e++) {
     const Event &ev = events[e];
-    float xi = sign * x[ev.i];
-    float lo = levels[cur[ev.i]], hi = levels[cur[ev.i] + ev.step];
+    const float xi = sign * x[ev.i];
+    const float lo = levels[cur[ev.i]], hi = levels[cur[ev.i] + ev.step];
     a += double(w[ev.i]) * xi * (hi - lo);
     b += double(w[ev.i]) * (double(hi) * hi - double(lo) * lo);
-    cur[ev.i] += ev.step;
+    cur[ev.i] = uint8_t(cur[ev.i] + ev.step);
     if (b > 0 && a * a / b > best.score) {
       best = {a * a / b, float(a / b)};
       best_count = e + 1;
     }
   }
-  for (int i = 0; i < n; i++) idx[i] = uint8_t(zero);
   for (size_t e = 0; e < best_count; e++) idx[events[e].i] = uint8_t(idx[events[e].i] + events[e].step);
   return best;
 }
@@ -106,12 +117,17 @@ int nearest_level(const float *levels, int nlev, float v) {
   return k;
 }
 
-float best_scale(const float *x, const float *w, int n, const float *levels, int nlev, uint8_t *idx) {
+float best_scale(const float *x, const float *w, int n, const float *levels, int nlev, uint8_t *idx, float window) {
   thread_local std::vector<Event> events;
-  int zero = nearest_level(levels, nlev, 0.f);
+  float amax = 0;
+  for (int i = 0; i < n; i++) amax = std::max(amax, std::fabs(x[i]));
+  // Full sweep from t = 0, or the window around the scale that maps the extreme to the outer level.
+  const float t_ref = amax > 0 ? std::max(-levels[0], levels[nlev - 1]) / amax : 0.f;
+  const float t_lo = window > 0 ? t_ref / window : 0.f;
+  const float t_hi = window > 0 ? t_ref * window : INFINITY;
   uint8_t neg_idx[256];
-  SweepResult pos = sweep(x, w, n, levels, nlev, zero, 1.f, events, idx);
-  SweepResult neg = sweep(x, w, n, levels, nlev, zero, -1.f, events, neg_idx);
+  SweepResult pos = sweep(x, w, n, levels, nlev, 1.f, t_lo, t_hi, events, idx);
+  SweepResult neg = sweep(x, w, n, levels, nlev, -1.f, t_lo, t_hi, events, neg_idx);
   if (neg.score > pos.score) {
     std::copy(neg_idx, neg_idx + n, idx);
     return -neg.d;

@@ -10,10 +10,14 @@ namespace qinfer::quant {
 // Rounding to nearest with ties to even, the rounding ggml's K-quant code uses.
 inline int nearest_int(float v) { return int(std::lrintf(v)); }
 
-// Finds d and indices idx[i] into `levels` (ascending, at most 256 entries, one of them the nearest to
-// zero) minimising sum_i w[i] * (x[i] - d * levels[idx[i]])^2. Exact: every rounding pattern that
-// some scale of either sign produces is visited. Returns d (0 when x is all zero).
-float best_scale(const float *x, const float *w, int n, const float *levels, int nlev, uint8_t *idx);
+// Finds d and indices idx[i] into `levels` (ascending, at most 256 entries) minimising
+// sum_i w[i] * (x[i] - d * levels[idx[i]])^2, for n <= 256. Exact over the scales searched: every
+// rounding pattern that some scale of either sign produces is visited. window = 0 searches all scales;
+// window = f > 1 only those within a factor f of the one mapping max|x| to the outermost level (for
+// fine grids, where far scales cannot win and the full sweep costs n * levels events). Returns d
+// (0 when x is all zero).
+float best_scale(const float *x, const float *w, int n, const float *levels, int nlev, uint8_t *idx,
+                 float window = 0);
 
 // Index of the level nearest to v (levels ascending).
 int nearest_level(const float *levels, int nlev, float v);

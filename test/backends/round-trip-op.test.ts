@@ -26,7 +26,8 @@ for (const b of p.backends) {
     it('computes an F32 matrix-vector product', async () => {
       const be = await openBackend(b.name);
       const next = rng(testSeed + 1);
-      for (const [rows, cols] of [[1, 1], [3, 17], [64, 256], [129, 1000], [7, 4099]] as const) {
+      // 70000 rows: more workgroups than one Vulkan dispatch dimension allows (65535).
+      for (const [rows, cols] of [[1, 1], [3, 17], [64, 256], [129, 1000], [7, 4099], [70000, 3]] as const) {
         const w = randomF32(rows * cols, next), x = randomF32(cols, next);
         const ref = new Float64Array(rows);
         for (let r = 0; r < rows; r++) for (let k = 0; k < cols; k++) ref[r]! += w[r * cols + k]! * x[k]!;

@@ -11,7 +11,8 @@ typedef enum qinfer_status {
   QINFER_E_ABORTED = 5,
   QINFER_E_INVALID_ARGUMENT = 6,
   QINFER_E_INTERNAL = 7,
-  QINFER_E_IO = 8
+  QINFER_E_IO = 8,
+  QINFER_E_CONTEXT_OVERFLOW = 9
 } qinfer_status;
 
 #endif

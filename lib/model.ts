@@ -1,0 +1,207 @@
+// loadModel and the Model class: evaluation and streaming generation on a natively batched engine.
+import { cpus } from 'node:os';
+
+import { resolveBackendChoice } from './backend.js';
+import { native, type NativeModelHandle, type NativeRequestSummary } from './binding.js';
+import { AbortError, UnsupportedError, throwIfAborted } from './errors.js';
+import { Generation, type GenerateOptions, resolveGenerateOptions } from './generation.js';
+import { type GgufFile, getMetadata, readGguf } from './gguf.js';
+import { GGML_TYPE } from './ggml-types.js';
+import { type LlamaHparams, llamaHparams } from './model-spec.js';
+import { expectFunction, expectInteger, expectOneOf, expectSignal, invalid } from './options.js';
+
+export interface LoadModelOptions {
+  /** Only "cpu" runs models so far; "auto" picks it. Default: QINFER_BACKEND, else auto. */
+  backend?: 'auto' | 'cpu' | 'cuda' | 'vulkan';
+  /** Worker threads; default: physical cores. */
+  threads?: number;
+  /** Positions per sequence; default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Sequences evaluated side by side (each with its own cache slot); default 4. */
+  sequences?: number;
+  /** Most tokens per forward pass; default 512. */
+  batchSize?: number;
+  /** Element type of the KV cache; default "f32" for F32 models, else "f16". */
+  kvCacheType?: 'f16' | 'f32';
+  signal?: AbortSignal;
+  /** Paging the weights in: called with a fraction from 0 to 1. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface EvaluateOptions {
+  /** "all": logits of every position (rows of vocabularySize); "last" (default): only the last. */
+  logits?: 'all' | 'last';
+  signal?: AbortSignal;
+}
+
+export interface ModelMemory {
+  fileBytes: number;
+  weightBytes: number;
+  /** Weight bytes now in RAM (the weights stay memory-mapped from the file). */
+  residentWeightBytes: number;
+  kvCacheBytes: number;
+  residentKvCacheBytes: number;
+  scratchBytes: number;
+}
+
+export interface ModelStats {
+  batches: number;
+  tokens: number;
+  maxSequencesInBatch: number;
+  threads: number;
+}
+
+/** One request to the engine: `promise` resolves with its summary; generated tokens stream to onToken. */
+export function submit(
+  handle: NativeModelHandle,
+  kind: 'evaluate' | 'generate',
+  tokens: Int32Array,
+  options: Record<string, unknown>,
+  onToken: ((token: number) => void) | undefined,
+  signal: AbortSignal | undefined,
+): { promise: Promise<NativeRequestSummary>; abort: () => void } {
+  let id = -1;
+  const promise = new Promise<NativeRequestSummary>((resolve, reject) => {
+    throwIfAborted(signal);
+    let onAbort: (() => void) | undefined;
+    id = handle.submit(kind, tokens, options, onToken, (err, summary) => {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      // Aborting before the result reaches JS rejects even if the engine had just finished.
+      if (signal?.aborted) reject(new AbortError(err?.message, { cause: signal.reason }));
+      else if (err) reject(err);
+      else resolve(summary);
+    });
+    if (signal) {
+      onAbort = () => handle.abort(id);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  return { promise, abort: () => id >= 0 && handle.abort(id) };
+}
+
+export class Model {
+  readonly path: string;
+  readonly hparams: LlamaHparams;
+  readonly contextSize: number;
+  readonly vocabularySize: number;
+  /** Token ids that end a generation. */
+  readonly eogTokens: readonly number[];
+  private handle: NativeModelHandle | undefined;
+
+  /** @internal use loadModel */
+  constructor(path: string, hparams: LlamaHparams, contextSize: number, eogTokens: number[], handle: NativeModelHandle) {
+    this.path = path;
+    this.hparams = hparams;
+    this.contextSize = contextSize;
+    this.vocabularySize = hparams.nVocab;
+    this.eogTokens = eogTokens;
+    this.handle = handle;
+  }
+
+  private native(): NativeModelHandle {
+    if (!this.handle) throw invalid('an open model', 'model', 'a closed model');
+    return this.handle;
+  }
+
+  /** Logits of the given tokens, evaluated as a new sequence (a cached prefix is reused when only the last row is asked for). */
+  async evaluate(tokens: readonly number[] | Int32Array, options: EvaluateOptions = {}): Promise<Float32Array> {
+    const logits = options.logits === undefined ? 'last' : expectOneOf(options.logits, ['all', 'last'], 'logits');
+    const signal = expectSignal(options.signal);
+    const ids = this.checkTokens(tokens, 'tokens');
+    const s = await submit(this.native(), 'evaluate', ids, { allLogits: logits === 'all' }, undefined, signal).promise;
+    return s.logits!;
+  }
+
+  /** Streams generated tokens; see Generation. */
+  generate(prompt: readonly number[] | Int32Array, options: GenerateOptions = {}): Generation {
+    const ids = this.checkTokens(prompt, 'prompt');
+    const o = resolveGenerateOptions(options, this.contextSize);
+    return new Generation(o, (onToken) =>
+      submit(
+        this.native(),
+        'generate',
+        ids,
+        { sampling: o.sampling, maxTokens: o.maxTokens, eog: Int32Array.from(this.eogTokens) },
+        onToken,
+        o.signal,
+      ),
+    );
+  }
+
+  memory(): ModelMemory {
+    return this.native().memory();
+  }
+
+  stats(): ModelStats {
+    return this.native().stats();
+  }
+
+  /** Ends requests in flight (they reject with AbortError) and unmaps the file. */
+  close(): void {
+    this.handle?.close();
+    this.handle = undefined;
+  }
+
+  private checkTokens(tokens: readonly number[] | Int32Array, option: string): Int32Array {
+    if (!(tokens instanceof Int32Array) && !Array.isArray(tokens)) throw invalid('an array of token ids', option, tokens);
+    const ids = Int32Array.from(tokens);
+    if (ids.length === 0) throw invalid('at least one token', option, tokens);
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (!Number.isInteger(t) || t < 0 || t >= this.vocabularySize) throw invalid(`token ids from 0 to ${this.vocabularySize - 1}`, option, t);
+    }
+    return ids;
+  }
+}
+
+/** Token ids that end a generation, from the vocabulary's metadata. */
+function eogTokensOf(file: GgufFile): number[] {
+  const ids = new Set<number>();
+  for (const k of ['eos', 'eot', 'eom']) {
+    const v = getMetadata(file, `tokenizer.ggml.${k}_token_id`);
+    if (typeof v === 'number') ids.add(v);
+  }
+  return [...ids];
+}
+
+export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<Model> {
+  const backend = resolveBackendChoice(options.backend);
+  if (backend === 'cuda' || backend === 'vulkan') {
+    throw new UnsupportedError(`models run on the CPU backend only so far (option backend was "${backend}")`);
+  }
+  const signal = expectSignal(options.signal);
+  const onProgress = expectFunction<(f: number) => void>(options.onProgress, 'onProgress');
+  const file = await readGguf(path, { signal });
+  const hp = llamaHparams(file);
+  const threads = options.threads === undefined ? 0 : expectInteger(options.threads, 'threads', 1, 4 * cpus().length);
+  const contextSize = options.contextSize === undefined ? Math.min(hp.nCtxTrain, 4096) : expectInteger(options.contextSize, 'contextSize', 1, 1 << 20);
+  const sequences = options.sequences === undefined ? 4 : expectInteger(options.sequences, 'sequences', 1, 256);
+  const batchSize = options.batchSize === undefined ? 512 : expectInteger(options.batchSize, 'batchSize', 1, 8192);
+  // An F32 model keeps F32 keys and values so that its logits stay exact; others use F16 like llama.cpp.
+  const f32Model = file.tensors.find((t) => t.name === 'blk.0.attn_q.weight')?.type === GGML_TYPE.F32;
+  const kv = options.kvCacheType === undefined ? (f32Model ? 'f32' : 'f16') : expectOneOf(options.kvCacheType, ['f16', 'f32'], 'kvCacheType');
+  throwIfAborted(signal);
+
+  const handle = new (native().NativeModel)({
+    path,
+    hparams: hp,
+    tensors: file.tensors,
+    threads,
+    contextSize,
+    sequences,
+    batchSize,
+    kvType: kv === 'f32' ? GGML_TYPE.F32 : GGML_TYPE.F16,
+  });
+  const onAbort = () => handle.cancelPrefetch();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await handle.prefetch(onProgress ? (done: number, total: number) => onProgress(total ? done / total : 1) : undefined);
+  } catch (err) {
+    handle.close();
+    throw err instanceof AbortError && signal?.aborted ? new AbortError(err.message, { cause: signal.reason }) : err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  const eog = eogTokensOf(file);
+  return new Model(path, hp, contextSize, eog, handle);
+}

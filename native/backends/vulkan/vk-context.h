@@ -1,0 +1,78 @@
+// One Vulkan logical device: buffers, transfers through a staging buffer, pipelines, and submitted command buffers.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vk-caps.h"
+#include "vk-ops.h"
+
+struct qinfer_buffer {
+  VkBuffer buffer;
+  VkDeviceMemory memory;
+  uint64_t size;
+  int device;
+  void *mapped;  // persistently mapped when the buffer lives in host-visible memory
+};
+
+namespace qinfer::vk {
+
+class Context {
+ public:
+  // Creates the logical device; returns "" or why it could not.
+  static std::string create(const DeviceCaps &caps, int index, std::unique_ptr<Context> &out);
+  ~Context();
+  Context(const Context &) = delete;
+  Context &operator=(const Context &) = delete;
+
+  // On failure these return null or a qinfer_status, with the module's last error set.
+  qinfer_buffer *alloc(uint64_t bytes);
+  void free(qinfer_buffer *b);
+  int write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t bytes);
+  int read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes);
+  // Records the dispatches into one command buffer and submits it; synchronize() waits.
+  int run(const std::vector<Dispatch> &dispatches);
+  int synchronize();
+
+ private:
+  struct Submission {
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    VkFence fence = VK_NULL_HANDLE;
+    VkDescriptorPool pool = VK_NULL_HANDLE;
+  };
+  struct Staging {
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    void *mapped = nullptr;
+    uint64_t size = 0;
+  };
+
+  explicit Context(const DeviceCaps &caps, int index) : caps_(caps), index_(index) {}
+  std::string init();
+  int memory_type(uint32_t allowed, VkMemoryPropertyFlags want) const;
+  int make_buffer(uint64_t bytes, VkBufferUsageFlags usage, bool host_visible, VkBuffer *buffer, VkDeviceMemory *memory, void **mapped);
+  int pipeline(shaders::Id id, VkPipeline *out);
+  int begin(VkCommandBuffer *cmd);
+  int submit(VkCommandBuffer cmd, VkDescriptorPool pool);
+  int drain();
+  int staging(uint64_t bytes);
+  int copy(qinfer_buffer *b, uint64_t offset, void *host, uint64_t bytes, bool to_device);
+  int check_validation();
+
+  std::mutex mu_;
+  DeviceCaps caps_;
+  int index_;
+  bool unified_ = false;  // device memory is host memory (lavapipe, integrated GPUs): map instead of staging
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  VkCommandPool command_pool_ = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
+  VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
+  std::vector<VkPipeline> pipelines_;
+  std::vector<Submission> in_flight_;
+  Staging staging_;
+};
+
+}  // namespace qinfer::vk

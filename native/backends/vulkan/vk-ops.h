@@ -1,0 +1,34 @@
+// Turns backend ops into shader dispatches: which shader variant, which buffers, which push constants, how many workgroups.
+#pragma once
+
+#include <cstdint>
+
+#include "qinfer/backend.h"
+#include "vk-caps.h"
+#include "vk-shaders.h"
+
+namespace qinfer::vk {
+
+// Mirrors `PushConstants` in shaders/common.glsl.
+struct PushConstants {
+  uint32_t off[4];  // operand offsets in 4-byte words: src0, src1, src2, dst
+  uint32_t ne[4];
+  float params[4];
+};
+static_assert(sizeof(PushConstants) == 48, "shaders/common.glsl declares 48 bytes of push constants");
+
+constexpr int kBindings = 4;  // src0, src1, src2, dst
+
+struct Dispatch {
+  shaders::Id shader;
+  qinfer_buffer *buffers[kBindings];  // a null slot is bound to dst (the shader does not read it)
+  PushConstants pc;
+  uint64_t workgroups;  // folded into x/y by the context
+};
+
+bool supports_op(int32_t op, int32_t type);
+
+// Fills `out` for `op`; on failure returns a qinfer_status and sets the module's last error.
+int plan_op(const qinfer_op &op, Dispatch *out);
+
+}  // namespace qinfer::vk

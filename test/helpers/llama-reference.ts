@@ -1,0 +1,129 @@
+// A plain float64 Llama forward pass (F32/F16 weights) over a GGUF file: the yardstick for the native graph in tests.
+import { readFileSync } from 'node:fs';
+
+import { type GgufFile, readGguf } from '../../lib/gguf.js';
+import { type LlamaHparams, llamaHparams } from '../../lib/model-spec.js';
+
+function half(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+export class ReferenceLlama {
+  private constructor(
+    readonly hp: LlamaHparams,
+    private readonly file: GgufFile,
+    private readonly bytes: Buffer,
+  ) {}
+
+  static async load(path: string): Promise<ReferenceLlama> {
+    const file = await readGguf(path);
+    return new ReferenceLlama(llamaHparams(file), file, readFileSync(path));
+  }
+
+  private tensor(name: string): Float64Array | undefined {
+    const t = this.file.tensors.find((x) => x.name === name);
+    if (!t) return undefined;
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      if (t.type === 0) out[i] = this.bytes.readFloatLE(t.offset + 4 * i);
+      else if (t.type === 1) out[i] = half(this.bytes.readUInt16LE(t.offset + 2 * i));
+      else throw new Error(`reference: type ${t.typeName} not handled`);
+    }
+    return out;
+  }
+
+  private need(name: string): Float64Array {
+    const t = this.tensor(name);
+    if (!t) throw new Error(`reference: no ${name}`);
+    return t;
+  }
+
+  /** Logits (rows of nVocab) of every position of one sequence. */
+  logits(tokens: readonly number[]): Float64Array[] {
+    const hp = this.hp;
+    const d = hp.nEmbd, hd = hp.headDim, group = hp.nHead / hp.nHeadKv;
+    const matvec = (w: Float64Array, x: Float64Array, rows: number) => {
+      const cols = x.length, y = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += w[r * cols + c]! * x[c]!;
+        y[r] = s;
+      }
+      return y;
+    };
+    const norm = (x: Float64Array, g: Float64Array) => {
+      let ss = 0;
+      for (const v of x) ss += v * v;
+      const k = 1 / Math.sqrt(ss / x.length + hp.rmsEps);
+      return x.map((v, i) => v * k * g[i]!);
+    };
+    const rope = (v: Float64Array, heads: number, pos: number) => {
+      for (let h = 0; h < heads; h++) {
+        for (let i = 0; i < hp.nRot / 2; i++) {
+          const angle = pos * hp.ropeFreqScale * hp.ropeTheta ** ((-2 * i) / hp.nRot);
+          const a = h * hd + (hp.ropeNeox ? i : 2 * i), b = h * hd + (hp.ropeNeox ? i + hp.nRot / 2 : 2 * i + 1);
+          const x0 = v[a]!, x1 = v[b]!;
+          v[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
+          v[b] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
+        }
+      }
+    };
+    const addBias = (x: Float64Array, b: Float64Array | undefined) => b && x.forEach((v, i) => (x[i] = v + b[i]!));
+    const embd = this.need('token_embd.weight');
+    const out = this.tensor('output.weight') ?? embd;
+    const layers = Array.from({ length: hp.nLayer }, (_, i) => {
+      const p = `blk.${i}.`;
+      const g = (n: string) => this.need(p + n);
+      return {
+        an: g('attn_norm.weight'), wq: g('attn_q.weight'), wk: g('attn_k.weight'), wv: g('attn_v.weight'), wo: g('attn_output.weight'),
+        bq: this.tensor(p + 'attn_q.bias'), bk: this.tensor(p + 'attn_k.bias'), bv: this.tensor(p + 'attn_v.bias'),
+        fn: g('ffn_norm.weight'), wg: g('ffn_gate.weight'), wu: g('ffn_up.weight'), wd: g('ffn_down.weight'),
+        keys: [] as Float64Array[], values: [] as Float64Array[],
+      };
+    });
+    const outNorm = this.need('output_norm.weight');
+    const result: Float64Array[] = [];
+    tokens.forEach((tok, pos) => {
+      let x = embd.slice(tok * d, (tok + 1) * d);
+      for (const l of layers) {
+        const h = norm(x, l.an);
+        const q = matvec(l.wq, h, hp.nHead * hd), k = matvec(l.wk, h, hp.nHeadKv * hd), v = matvec(l.wv, h, hp.nHeadKv * hd);
+        addBias(q, l.bq);
+        addBias(k, l.bk);
+        addBias(v, l.bv);
+        rope(q, hp.nHead, pos);
+        rope(k, hp.nHeadKv, pos);
+        l.keys.push(k);
+        l.values.push(v);
+        const att = new Float64Array(hp.nHead * hd);
+        for (let hh = 0; hh < hp.nHead; hh++) {
+          const g = Math.floor(hh / group);
+          const scores = l.keys.map((kk) => {
+            let s = 0;
+            for (let i = 0; i < hd; i++) s += q[hh * hd + i]! * kk[g * hd + i]!;
+            return s / Math.sqrt(hd);
+          });
+          const mx = Math.max(...scores);
+          const e = scores.map((s) => Math.exp(s - mx));
+          const sum = e.reduce((a, b) => a + b, 0);
+          l.values.forEach((vv, j) => {
+            for (let i = 0; i < hd; i++) att[hh * hd + i] = att[hh * hd + i]! + (e[j]! / sum) * vv[g * hd + i]!;
+          });
+        }
+        const o = matvec(l.wo, att, d);
+        x = x.map((xv, i) => xv + o[i]!);
+        const h2 = norm(x, l.fn);
+        const gate = matvec(l.wg, h2, hp.nFf), up = matvec(l.wu, h2, hp.nFf);
+        const act = gate.map((gv, i) => (gv / (1 + Math.exp(-gv))) * up[i]!);
+        const down = matvec(l.wd, act, d);
+        x = x.map((xv, i) => xv + down[i]!);
+      }
+      result.push(matvec(out, norm(x, outNorm), hp.nVocab));
+    });
+    return result;
+  }
+}
