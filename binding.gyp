@@ -19,9 +19,21 @@
       "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mbmi2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"]
     },
     {
+      "target_name": "qinfer_avx512vnni",
+      "type": "static_library",
+      "sources": ["<!@(node scripts/gyp-sources.mjs avx512vnni)"],
+      "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mbmi2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni"]
+    },
+    {
+      "target_name": "qinfer_avx512bf16",
+      "type": "static_library",
+      "sources": ["<!@(node scripts/gyp-sources.mjs avx512bf16)"],
+      "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mbmi2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16"]
+    },
+    {
       "target_name": "qinfer",
       "sources": ["<!@(node scripts/gyp-sources.mjs generic)", "<!@(node scripts/gyp-sources.mjs napi)"],
-      "dependencies": ["qinfer_avx2", "qinfer_avx512"],
+      "dependencies": ["qinfer_avx2", "qinfer_avx512", "qinfer_avx512vnni", "qinfer_avx512bf16"],
       "libraries": ["-ldl", "-lpthread"]
     }
   ]

@@ -14,7 +14,7 @@ export interface NativeCpuInfo {
   l2Bytes: number;
   l3Bytes: number;
   memoryBytes: number;
-  isaSupported: 'generic' | 'avx2' | 'avx512';
+  isaSupported: 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
   features: Record<string, boolean>;
 }
 
@@ -126,6 +126,13 @@ export interface NativeBinding {
   /** Dot product of quantized weights with x, x first quantized to the format's activation type. */
   vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;
   NativeSampler: new (options: Record<string, number>) => NativeSamplerHandle;
+  /** The CPU kernel level in use now (QINFER_CPU_ISA is read on every call). */
+  cpuKernelIsa(): 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
+  /** y[t * rows + r] = W row r . x token t, on the default thread pool (tests; synchronous). */
+  cpuMatmul(type: number, weights: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number): Float32Array;
+  /** One kernel benchmark measurement, run in a worker thread. */
+  cpuKernelBench(request: NativeBandwidthRequest): Promise<{ bytesPerSecond: number }>;
+  cpuKernelBench(request: NativeMatmulBenchRequest): Promise<NativeBenchTiming>;
   ggmlTypes(): NativeGgmlType[];
   NativeModel: new (spec: Record<string, unknown>) => NativeModelHandle;
   ggufRead(path: string): NativeTask<NativeGgufContents>;
@@ -133,6 +140,32 @@ export interface NativeBinding {
     spec: import('./gguf.js').GgufWriteSpec,
     onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
   ): NativeTask<number>;
+}
+
+export interface NativeBandwidthRequest {
+  kind: 'bandwidth';
+  threads: number;
+  bytes: number;
+  reps: number;
+}
+
+export interface NativeMatmulBenchRequest {
+  kind: 'matmul';
+  threads: number;
+  isa: string;
+  type: number;
+  rows: number;
+  cols: number;
+  batch: number;
+  minSeconds: number;
+}
+
+export interface NativeBenchTiming {
+  bestSeconds: number;
+  medianSeconds: number;
+  repetitions: number;
+  /** Bytes of weights one product reads. */
+  bytes: number;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -14,7 +14,7 @@ export interface CpuProbe {
   cacheBytes: { l1d: number; l2: number; l3: number };
   memoryBytes: number;
   /** The best kernel level this CPU supports. */
-  isa: 'generic' | 'avx2' | 'avx512';
+  isa: 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
   features: Record<string, boolean>;
 }
 

@@ -1,4 +1,4 @@
-// Lists native sources for binding.gyp (gyp cannot glob): `generic`, `avx2`, `avx512` or `napi`.
+// Lists native sources for binding.gyp (gyp cannot glob): `generic`, `avx2`, `avx512`, `avx512vnni`, `avx512bf16` or `napi`.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -12,8 +12,7 @@ const files = dirs
   .flatMap((d) => walk(join(root, d)))
   .filter((f) => f.endsWith('.cc'))
   .filter((f) => {
-    if (kind === 'avx2') return f.endsWith('-avx2.cc');
-    if (kind === 'avx512') return f.endsWith('-avx512.cc');
-    return !/-avx(2|512)\.cc$/.test(f);
+    const isa = /-(avx2|avx512|avx512vnni|avx512bf16)\.cc$/.exec(f)?.[1];
+    return kind === 'generic' || kind === 'napi' ? !isa : isa === kind;
   });
 console.log(files.map((f) => relative(root, f)).join(' '));

@@ -81,6 +81,7 @@ void detect_x86(CpuInfo &info) {
   f.bmi2 = bit(r7.b, 8);
   f.avx512f = os_avx512 && bit(r7.b, 16);
   f.avx512bw = f.avx512f && bit(r7.b, 30);
+  f.avx512dq = f.avx512f && bit(r7.b, 17);
   f.avx512vl = f.avx512f && bit(r7.b, 31);
   f.avx512vnni = f.avx512f && bit(r7.c, 11);
   f.avx512bf16 = f.avx512f && bit(r7s1.a, 5);

@@ -8,7 +8,7 @@ namespace qinfer {
 
 struct CpuFeatures {
   bool sse4_2 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
-  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false;
+  bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false, avx512vnni = false;
   bool avx512bf16 = false, avxvnni = false, amx = false;
 };
 

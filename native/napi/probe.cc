@@ -32,6 +32,7 @@ Napi::Value cpu_info_js(const Napi::CallbackInfo &info) {
   feats.Set("f16c", f.f16c);
   feats.Set("bmi2", f.bmi2);
   feats.Set("avx512f", f.avx512f);
+  feats.Set("avx512dq", f.avx512dq);
   feats.Set("avx512bw", f.avx512bw);
   feats.Set("avx512vl", f.avx512vl);
   feats.Set("avx512vnni", f.avx512vnni);

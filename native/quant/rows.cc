@@ -1,6 +1,7 @@
 // Checked whole-matrix quantization and the float-activation dot product over the reference table.
 #include "rows.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,16 @@ void quantize_rows(const QuantTraits &t, const float *x, int64_t rows, int64_t c
   check_row_length(t, cols);
   if (imatrix && !t.quantize_weighted)
     throw Error(QINFER_E_INVALID_ARGUMENT, std::string(t.name) + " is an activation format: it takes no importance");
+  // One non-finite value would poison its whole block's scale; element formats convert them as they are.
+  for (int64_t i = 0; t.block_size > 1 && i < rows * cols; i++)
+    if (!std::isfinite(x[i]))
+      throw Error(QINFER_E_INVALID_ARGUMENT, "cannot quantize a non-finite value (" + std::to_string(x[i]) + ") at row " +
+                                                 std::to_string(i / cols) + ", column " + std::to_string(i % cols));
+  if (imatrix)
+    for (int64_t j = 0; j < cols; j++)
+      if (!std::isfinite(imatrix[j]) || imatrix[j] < 0)
+        throw Error(QINFER_E_INVALID_ARGUMENT, "importance weights must be finite and non-negative; column " +
+                                                   std::to_string(j) + " has " + std::to_string(imatrix[j]));
   auto *out = static_cast<uint8_t *>(dst);
   const size_t stride = row_bytes(t, cols);
   for (int64_t r = 0; r < rows; r++) {

@@ -15,7 +15,8 @@ const QuantTraits &require_traits(int type);
 void check_row_length(const QuantTraits &t, int64_t cols);
 
 // rows x cols floats into rows rows of blocks; imatrix (cols entries, or null for round-to-nearest)
-// selects the importance-weighted quantizer.
+// selects the importance-weighted quantizer. Block formats reject NaN and infinity (E_INVALID_ARGUMENT
+// naming the row and column), importance must be finite and non-negative.
 void quantize_rows(const QuantTraits &t, const float *x, int64_t rows, int64_t cols, const float *imatrix, void *dst);
 
 // sum_i w[i] * x[i]: x is first quantized to the type's activation format, as the kernels do.

@@ -130,5 +130,27 @@ describe(`quantized formats (seed ${testSeed})`, () => {
     expect(() => b.dequantizeRows(q4.type, q, 48)).toThrow(InvalidArgumentError);
     expect(() => b.vecDot(q4.type, q, x.subarray(0, 32))).toThrow(InvalidArgumentError);
     expect(() => b.vecDot(byName.get('q8_1')!.type, new Uint8Array(36), x.subarray(0, 32))).toThrow(/activation format/);
+    const bad = Float32Array.from(x);
+    bad[40] = Number.NaN;
+    expect(() => b.quantizeRows(q4.type, bad, 32)).toThrow(/non-finite value \(nan\) at row 1, column 8/);
+    const negative = new Float32Array(64).fill(1);
+    negative[3] = -1;
+    expect(() => b.quantizeRows(q4.type, x, 64, negative)).toThrow(/column 3 has -1/);
+  });
+
+  it('treats a block that no column gives importance like plain least squares', () => {
+    const next = rng(testSeed + 300);
+    const cols = 512;
+    const x = weightsLike(cols, next);
+    const imp = new Float32Array(cols).fill(1);
+    const zero = Float32Array.from(imp);
+    zero.fill(0, 0, 256); // the first super-block (and its legacy blocks) get no importance
+    for (const name of ['q4_0', 'q5_1', 'iq4_nl', 'q4_K', 'q6_K', 'iq4_xs']) {
+      const f = byName.get(name)!;
+      const ones = b.quantizeRows(f.type, x, cols, imp);
+      const partly = b.quantizeRows(f.type, x, cols, zero);
+      const firstHalf = (256 / f.blockSize) * f.typeSize;
+      expect(Array.from(partly.subarray(0, firstHalf)), name).toEqual(Array.from(ones.subarray(0, firstHalf)));
+    }
   });
 });

@@ -7,7 +7,10 @@
 #include "core/backend-module.h"
 #include "core/cpu-info.h"
 #include "core/error.h"
+#include "core/thread-pool.h"
 #include "isa.h"
+#include "kernels.h"
+#include "matmul.h"
 
 struct qinfer_buffer {
   uint8_t *data;
@@ -88,11 +91,9 @@ int cpu_buffer_read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes
   return 0;
 }
 
-constexpr int32_t GGML_TYPE_F32 = 0;
-
 int cpu_supports_op(int, int32_t op, int32_t type) {
   if (op == QINFER_OP_ADD_F32) return 1;
-  if (op == QINFER_OP_MATVEC) return type == GGML_TYPE_F32;
+  if (op == QINFER_OP_MATVEC) return cpu::matmul_supported(cpu::kernels(), type);
   return 0;
 }
 
@@ -108,12 +109,14 @@ int run_op(const cpu::Kernels &k, const qinfer_op &op) {
       return 0;
     }
     case QINFER_OP_MATVEC: {
-      if (op.type != GGML_TYPE_F32) return fail(QINFER_E_UNSUPPORTED, "matvec: weight type not supported by the CPU backend yet");
       int64_t cols = op.ne[0], rows = op.ne[1];
-      if (cols < 0 || rows < 0 || !in_bounds(op.src[0], op.src_offset[0], uint64_t(rows) * uint64_t(cols) * 4) ||
+      if (cols < 0 || rows < 0) return fail(QINFER_E_INVALID_ARGUMENT, "matvec: negative shape");
+      uint64_t row_bytes = cpu::type_row_bytes(op.type, cols);
+      if (!in_bounds(op.src[0], op.src_offset[0], uint64_t(rows) * row_bytes) ||
           !in_bounds(op.src[1], op.src_offset[1], uint64_t(cols) * 4) || !in_bounds(op.dst, op.dst_offset, uint64_t(rows) * 4))
         return fail(QINFER_E_INVALID_ARGUMENT, "matvec: operand out of bounds");
-      k.matvec_f32(ptr(op.src[0], op.src_offset[0]), ptr(op.src[1], op.src_offset[1]), ptr(op.dst, op.dst_offset), 0, rows, cols);
+      cpu::matmul(k, default_thread_pool(), op.type, op.src[0]->data + op.src_offset[0], rows, cols, ptr(op.src[1], op.src_offset[1]),
+                  cols, 1, ptr(op.dst, op.dst_offset), rows);
       return 0;
     }
     default: return fail(QINFER_E_UNSUPPORTED, "op " + std::to_string(op.op) + " is not implemented by the CPU backend");

@@ -1,5 +1,6 @@
-// Scalar kernels: the reference every SIMD level is tested against, and the fallback on any CPU.
-#include "isa.h"
+// Scalar kernels: the fallback on any CPU, built on the formats' reference dot products.
+#include "kernels.h"
+#include "quant/reference.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -8,19 +9,96 @@ void add_f32(const float *a, const float *b, float *dst, int64_t n) {
   for (int64_t i = 0; i < n; i++) dst[i] = a[i] + b[i];
 }
 
-void matvec_f32(const float *w, const float *x, float *y, int64_t r0, int64_t r1, int64_t cols) {
-  for (int64_t r = r0; r < r1; r++) {
-    const float *row = w + r * cols;
-    double acc = 0;
-    for (int64_t c = 0; c < cols; c++) acc += double(row[c]) * x[c];
-    y[r] = float(acc);
-  }
+float dot_f32(const float *a, const float *b, int64_t n) {
+  double acc = 0;
+  for (int64_t i = 0; i < n; i++) acc += double(a[i]) * b[i];
+  return float(acc);
+}
+
+float dot_f16(const qinfer_half *a, const float *b, int64_t n) {
+  double acc = 0;
+  for (int64_t i = 0; i < n; i++) acc += double(qinfer_half_to_f32(a[i])) * b[i];
+  return float(acc);
+}
+
+void axpy_f32(float a, const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void axpy_f16(float a, const qinfer_half *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += a * qinfer_half_to_f32(x[i]);
+}
+
+void scale_f32(float a, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] *= a;
+}
+
+void f32_to_f16(const float *x, qinfer_half *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = qinfer_f32_to_half(x[i]);
+}
+
+void f16_to_f32(const qinfer_half *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = qinfer_half_to_f32(x[i]);
+}
+
+// Every format through its reference: activations in the format's vec_dot_type, one dot per pair.
+template <int32_t Type>
+const quant::QuantTraits &traits() {
+  return *quant::quant_traits(Type);
+}
+
+template <int32_t Type>
+size_t ref_act_bytes(int64_t cols) {
+  const quant::QuantTraits &a = *quant::quant_traits(traits<Type>().vec_dot_type);
+  return quant::row_bytes(a, cols);
+}
+
+template <int32_t Type>
+void ref_quantize_act(const float *x, void *act, int64_t cols) {
+  const quant::QuantTraits &a = *quant::quant_traits(traits<Type>().vec_dot_type);
+  a.quantize(x, act, cols);
+}
+
+template <int32_t Type>
+void ref_gemm(const GemmArgs &g, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  const quant::VecDotFn dot = traits<Type>().vec_dot;
+  for (int64_t t = t0; t < t1; t++)
+    for (int64_t r = r0; r < r1; r++) g.y[t * g.ldy + r] = dot(g.w + size_t(r) * g.w_stride, g.act + size_t(t) * g.act_stride, g.cols);
+}
+
+// Only formats the reference table computes get an entry.
+template <int32_t Type>
+void add_ref(Kernels &k) {
+  const quant::QuantTraits *t = quant::quant_traits(Type);
+  if (t && t->vec_dot) k.gemm[Type] = GemmKernel{ref_act_bytes<Type>, ref_quantize_act<Type>, ref_gemm<Type>};
+}
+
+template <int32_t... Types>
+void add_refs(Kernels &k) {
+  (add_ref<Types>(k), ...);
+}
+
+Kernels make_table() {
+  Kernels k{};
+  k.isa = Isa::GENERIC;
+  add_refs<QINFER_TYPE_F32, QINFER_TYPE_F16, QINFER_TYPE_BF16, QINFER_TYPE_Q8_0, QINFER_TYPE_Q4_0, QINFER_TYPE_Q4_1,
+           QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K, QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K,
+           QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS>(k);
+  k.add_f32 = add_f32;
+  k.dot_f32 = dot_f32;
+  k.dot_f16 = dot_f16;
+  k.axpy_f32 = axpy_f32;
+  k.axpy_f16 = axpy_f16;
+  k.scale_f32 = scale_f32;
+  k.f32_to_f16 = f32_to_f16;
+  k.f16_to_f32 = f16_to_f32;
+  return k;
 }
 
 }  // namespace
 
 const Kernels &kernels_generic() {
-  static const Kernels k{add_f32, matvec_f32};
+  static const Kernels k = make_table();
   return k;
 }
 

@@ -1,0 +1,60 @@
+// The table of kernels one ISA level provides: matrix products per weight format and the float primitives of the operators.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "isa.h"
+#include "qinfer/blocks.h"
+#include "qinfer/ggml-types.h"
+
+namespace qinfer::cpu {
+
+// One matrix product call: y[t * ldy + r] = dot(W row r, token t) for rows [r0, r1), tokens [t0, t1).
+struct GemmArgs {
+  const uint8_t *w;    // weight rows, `w_stride` bytes apart
+  size_t w_stride;
+  const uint8_t *act;  // the tokens as prepared by the kernel's quantize_act, `act_stride` bytes apart
+  size_t act_stride;
+  float *y;
+  int64_t ldy;
+  int64_t cols;
+};
+
+struct GemmKernel {
+  // Bytes of one token's activations as this kernel reads them (cols must be a multiple of the
+  // weight format's block size).
+  size_t (*act_bytes)(int64_t cols);
+  // Turns one F32 token into the kernel's activation layout (8-bit blocks for quantized weights).
+  void (*quantize_act)(const float *x, void *act, int64_t cols);
+  void (*gemm)(const GemmArgs &a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
+};
+
+struct Kernels {
+  Isa isa;
+  // Indexed by ggml type id; gemm is null for types this level does not compute.
+  GemmKernel gemm[QINFER_GGML_TYPE_COUNT];
+
+  // Float primitives the operators are built from.
+  void (*add_f32)(const float *a, const float *b, float *dst, int64_t n);
+  float (*dot_f32)(const float *a, const float *b, int64_t n);
+  float (*dot_f16)(const qinfer_half *a, const float *b, int64_t n);
+  // y[i] += a * x[i]
+  void (*axpy_f32)(float a, const float *x, float *y, int64_t n);
+  void (*axpy_f16)(float a, const qinfer_half *x, float *y, int64_t n);
+  // y[i] *= a
+  void (*scale_f32)(float a, float *y, int64_t n);
+  void (*f32_to_f16)(const float *x, qinfer_half *y, int64_t n);
+  void (*f16_to_f32)(const qinfer_half *x, float *y, int64_t n);
+};
+
+const Kernels &kernels_generic();
+const Kernels &kernels_avx2();
+const Kernels &kernels_avx512();
+const Kernels &kernels_avx512vnni();
+
+const Kernels &kernels_for(Isa isa);
+// The table of isa_active().
+const Kernels &kernels();
+
+}  // namespace qinfer::cpu

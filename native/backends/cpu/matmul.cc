@@ -1,0 +1,76 @@
+// Splits a matrix product into row chunks for the pool: chunks small enough to stay in L2 while every
+// token tile passes over them, and numerous enough that a thread slowed by another process is covered.
+#include "matmul.h"
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "qinfer/ggml-types.h"
+
+namespace qinfer::cpu {
+namespace {
+
+constexpr int64_t kRowAlign = 16;            // chunk sizes are multiples of every kernel's row tile
+constexpr uint64_t kChunkBytes = 192 << 10;  // weight bytes per chunk when many tokens reuse it
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Activation scratch of the calling thread, reused across calls.
+uint8_t *act_scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < bytes + 64) buf.resize(bytes + 64);
+  uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
+  return reinterpret_cast<uint8_t *>((p + 63) & ~uintptr_t(63));
+}
+
+}  // namespace
+
+uint64_t type_row_bytes(int32_t type, int64_t cols) {
+  const qinfer_type_traits *t = qinfer_type_traits_of(type);
+  if (!t) throw Error(QINFER_E_INVALID_ARGUMENT, "unknown ggml type " + std::to_string(type));
+  if (cols % t->block_size)
+    throw Error(QINFER_E_INVALID_ARGUMENT, std::string("a row of ") + t->name + " must hold a multiple of " +
+                                               std::to_string(t->block_size) + " elements, not " + std::to_string(cols));
+  return uint64_t(cols / t->block_size) * uint64_t(t->type_size);
+}
+
+bool matmul_supported(const Kernels &k, int32_t type) {
+  return type >= 0 && type < QINFER_GGML_TYPE_COUNT && k.gemm[type].gemm != nullptr;
+}
+
+void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int64_t rows, int64_t cols, const float *x,
+            int64_t ldx, int64_t n_tokens, float *y, int64_t ldy) {
+  if (!matmul_supported(k, type)) {
+    const qinfer_type_traits *t = qinfer_type_traits_of(type);
+    throw Error(QINFER_E_UNSUPPORTED, std::string("matrix products with ") + (t && t->name ? t->name : "this type") +
+                                          " weights are not supported by the CPU kernels (" + isa_name(k.isa) + ")");
+  }
+  if (rows <= 0 || n_tokens <= 0) return;
+  const GemmKernel &gk = k.gemm[type];
+  GemmArgs g{};
+  g.w = static_cast<const uint8_t *>(w);
+  g.w_stride = type_row_bytes(type, cols);
+  g.act_stride = size_t(round_up(int64_t(gk.act_bytes(cols)), 64));
+  uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens));
+  g.act = act;
+  g.y = y;
+  g.ldy = ldy;
+  g.cols = cols;
+
+  pool.parallel_for(n_tokens, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) gk.quantize_act(x + t * ldx, act + size_t(t) * g.act_stride, cols);
+  });
+
+  // Matrix-vector: ~8 chunks per thread balances shared cores. Batches: chunks that fit in L2.
+  int64_t per_thread = n_tokens == 1 ? 8 : 2;
+  int64_t grain = rows / (int64_t(pool.size()) * per_thread);
+  if (n_tokens > 1) {
+    int64_t l2_rows = int64_t(kChunkBytes / (g.w_stride ? g.w_stride : 1));
+    if (l2_rows < grain) grain = l2_rows;
+  }
+  grain = round_up(grain < 1 ? 1 : grain, kRowAlign);
+  pool.parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { gk.gemm(g, r0, r1, 0, n_tokens); });
+}
+
+}  // namespace qinfer::cpu
