@@ -143,6 +143,7 @@ export interface NativeBinding {
   ggmlTypes(): NativeGgmlType[];
   NativeModel: new (spec: Record<string, unknown>) => NativeModelHandle;
   ggufRead(path: string): NativeTask<NativeGgufContents>;
+  safetensorsRead(path: string): NativeTask<Omit<import('./safetensors.js').SafetensorsFile, 'path'>>;
   ggufWrite(
     spec: import('./gguf.js').GgufWriteSpec,
     onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
