@@ -38,6 +38,8 @@ export interface NativeBackend {
   addF32(a: Float32Array, b: Float32Array): Float32Array;
   matvec(type: number, weights: Uint8Array, rows: number, cols: number, x: Float32Array): Float32Array;
   supportsOp(op: number, type: number): boolean;
+  /** Any ABI op (qinfer_op_code): each source in its own buffer; returns dstBytes of the result. */
+  run(op: number, type: number, sources: Array<ArrayBufferView | null>, dstBytes: number, ne: number[], params: number[]): Uint8Array;
 }
 
 /** A format the reference code computes (ggml type id and geometry). */
