@@ -124,6 +124,13 @@ export interface NativeBinding {
   quantFormats(): NativeQuantFormat[];
   /** Quantizes x (rows of `cols`) with round-to-nearest, or the importance-weighted search given imatrix (cols entries). */
   quantizeRows(type: number, x: Float32Array, cols: number, imatrix?: Float32Array): Uint8Array;
+  /** quantizeRows off the JS thread, rows split over the thread pool; abort() rejects with AbortError. */
+  quantizeRowsAsync(
+    type: number,
+    x: Float32Array,
+    cols: number,
+    imatrix?: Float32Array,
+  ): { promise: Promise<Uint8Array>; abort(): void };
   dequantizeRows(type: number, bytes: Uint8Array, n: number): Float32Array;
   /** Dot product of quantized weights with x, x first quantized to the format's activation type. */
   vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;
@@ -152,7 +159,15 @@ export interface NativeBinding {
   cpuKernelBench(request: NativeMatmulBenchRequest): Promise<NativeBenchTiming>;
   ggmlTypes(): NativeGgmlType[];
   NativeModel: new (spec: Record<string, unknown>) => NativeModelHandle;
+  /** Per-row scores of `targets.length` rows of logits; kl/top1/refNll with reference logits. */
+  logitStats(
+    logits: Float32Array,
+    nVocab: number,
+    targets: Int32Array,
+    ref?: Float32Array,
+  ): NativeTask<{ nll: Float64Array; kl?: Float64Array; top1?: Uint8Array; refNll?: Float64Array }>;
   ggufRead(path: string): NativeTask<NativeGgufContents>;
+  safetensorsRead(path: string): NativeTask<Omit<import('./safetensors.js').SafetensorsFile, 'path'>>;
   ggufWrite(
     spec: import('./gguf.js').GgufWriteSpec,
     onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,

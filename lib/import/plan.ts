@@ -1,23 +1,15 @@
 // What an importer produces: the GGUF metadata and the tensor list (with where each tensor's bytes come from) of one conversion.
 
-// The GGUF writer's input types (lib/gguf.ts has the same shapes).
-export type GgufValueType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'u64' | 'i64' | 'f32' | 'f64' | 'bool' | 'string' | 'array';
-export type GgufValue = number | bigint | boolean | string | GgufValue[];
-export interface GgufKV {
-  key: string;
-  type: GgufValueType;
-  value: GgufValue;
-  arrayType?: GgufValueType;
-}
-export type TensorSource =
-  | { kind: 'file'; path: string; offset: number; dtype: 'f32' | 'f16' | 'bf16' | 'raw'; permuteRope?: { heads: number } }
-  | { kind: 'data'; data: Uint8Array };
+import type { GgufKV, TensorSource } from '../gguf.js';
+import { GGML_TYPE as GGML } from '../ggml-types.js';
+
+export type { GgufKV, TensorSource };
 
 export type OutputType = 'f32' | 'f16' | 'bf16';
 export const OUTPUT_TYPES: readonly OutputType[] = ['f32', 'f16', 'bf16'];
 
-/** ggml type ids (native/include/qinfer/ggml-types.h) of the float types a conversion writes. */
-export const GGML_TYPE: Record<OutputType, number> = { f32: 0, f16: 1, bf16: 30 };
+/** ggml type ids of the float types a conversion writes. */
+export const GGML_TYPE: Record<OutputType, number> = { f32: GGML.F32, f16: GGML.F16, bf16: GGML.BF16 };
 /** llama.cpp's general.file_type (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16). */
 export const FILE_TYPE: Record<OutputType, number> = { f32: 0, f16: 1, bf16: 32 };
 
@@ -46,8 +38,8 @@ export const kv = {
   f32: (key: string, value: number): GgufKV => ({ key, type: 'f32', value }),
   bool: (key: string, value: boolean): GgufKV => ({ key, type: 'bool', value }),
   strings: (key: string, value: string[]): GgufKV => ({ key, type: 'array', arrayType: 'string', value }),
-  f32s: (key: string, value: number[]): GgufKV => ({ key, type: 'array', arrayType: 'f32', value }),
-  i32s: (key: string, value: number[]): GgufKV => ({ key, type: 'array', arrayType: 'i32', value }),
+  f32s: (key: string, value: number[]): GgufKV => ({ key, type: 'array', arrayType: 'f32', value: Float32Array.from(value) }),
+  i32s: (key: string, value: number[]): GgufKV => ({ key, type: 'array', arrayType: 'i32', value: Int32Array.from(value) }),
 };
 
 /** The type llama.cpp's converter stores a tensor as: 1-D tensors and norms stay F32, the rest take the requested type. */

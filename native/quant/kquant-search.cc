@@ -109,6 +109,7 @@ const KSpec kSpecQ6K{16, kLevelsM32to31.v, 64, true, false, -128, 127, 0};
 const KSpec kSpecIQ4XS{32, kIq4Values, 16, false, false, -32, 31, 0};
 
 void search_superblock(const KSpec &s, const float *x, const float *w, KBlock &k) {
+  w = nonzero_weights(w, QINFER_QK_K);
   const int ng = QINFER_QK_K / s.group;
   float scale[16], min[16], scale_weight[16], min_weight[16];
   uint8_t q[32];

@@ -110,6 +110,13 @@ void round_affine(const float *x, int n, int nmax, float d, float m, uint8_t *q)
 
 }  // namespace
 
+const float *nonzero_weights(const float *w, int n) {
+  static const std::vector<float> ones(256, 1.f);
+  for (int i = 0; i < n; i++)
+    if (w[i] > 0) return w;
+  return ones.data();
+}
+
 int nearest_level(const float *levels, int nlev, float v) {
   int k = int(std::lower_bound(levels, levels + nlev, v) - levels);
   if (k == nlev) return nlev - 1;
@@ -119,6 +126,7 @@ int nearest_level(const float *levels, int nlev, float v) {
 
 float best_scale(const float *x, const float *w, int n, const float *levels, int nlev, uint8_t *idx, float window) {
   thread_local std::vector<Event> events;
+  w = nonzero_weights(w, n);
   float amax = 0;
   for (int i = 0; i < n; i++) amax = std::max(amax, std::fabs(x[i]));
   // Full sweep from t = 0, or the window around the scale that maps the extreme to the outer level.
@@ -146,6 +154,7 @@ double scaled_error(const float *x, const float *w, int n, const float *levels, 
 
 double best_scale_min(const float *x, const float *w, int n, int nmax, bool positive_min, float *d, float *m,
                       uint8_t *q) {
+  w = nonzero_weights(w, n);
   float lo = *std::min_element(x, x + n), hi = *std::max_element(x, x + n);
   if (!positive_min) lo = std::min(lo, 0.f);
   if (hi <= lo) {

@@ -19,6 +19,10 @@ inline int nearest_int(float v) { return int(std::lrintf(v)); }
 float best_scale(const float *x, const float *w, int n, const float *levels, int nlev, uint8_t *idx,
                  float window = 0);
 
+// w, or uniform weights when every entry of w is zero (n <= 256): a group no column gives importance
+// still gets the plain least-squares fit instead of an arbitrary one.
+const float *nonzero_weights(const float *w, int n);
+
 // Index of the level nearest to v (levels ascending).
 int nearest_level(const float *levels, int nlev, float v);
 

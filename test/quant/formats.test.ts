@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../../lib/binding.js';
-import { InvalidArgumentError, UnsupportedError } from '../../lib/errors.js';
+import { AbortError, InvalidArgumentError, UnsupportedError } from '../../lib/errors.js';
 import { normalizedError, randomF32, rng, testSeed } from '../helpers/random.js';
 
 const b = native();
@@ -116,6 +116,23 @@ describe(`quantized formats (seed ${testSeed})`, () => {
     });
   }
 
+  it('quantizes off the JS thread over the thread pool to the same bytes, and aborts', async () => {
+    const next = rng(testSeed + 400);
+    const cols = 1024;
+    const x = weightsLike(64 * cols, next);
+    const imp = Float32Array.from({ length: cols }, () => 0.1 + next());
+    for (const name of ['q4_0', 'q4_K', 'iq4_xs']) {
+      const f = byName.get(name)!;
+      expect(await b.quantizeRowsAsync(f.type, x, cols).promise).toEqual(b.quantizeRows(f.type, x, cols));
+      expect(await b.quantizeRowsAsync(f.type, x, cols, imp).promise).toEqual(b.quantizeRows(f.type, x, cols, imp));
+    }
+    const big = weightsLike(1 << 22, next);
+    const task = b.quantizeRowsAsync(byName.get('q6_K')!.type, big, cols);
+    task.abort();
+    await expect(task.promise).rejects.toThrow(AbortError);
+    expect(() => b.quantizeRowsAsync(byName.get('q4_0')!.type, x, 48)).toThrow(InvalidArgumentError);
+  });
+
   it('rejects bad arguments with typed errors', () => {
     const q4 = byName.get('q4_0')!;
     const x = randomF32(64, rng(testSeed));
@@ -130,5 +147,27 @@ describe(`quantized formats (seed ${testSeed})`, () => {
     expect(() => b.dequantizeRows(q4.type, q, 48)).toThrow(InvalidArgumentError);
     expect(() => b.vecDot(q4.type, q, x.subarray(0, 32))).toThrow(InvalidArgumentError);
     expect(() => b.vecDot(byName.get('q8_1')!.type, new Uint8Array(36), x.subarray(0, 32))).toThrow(/activation format/);
+    const bad = Float32Array.from(x);
+    bad[40] = Number.NaN;
+    expect(() => b.quantizeRows(q4.type, bad, 32)).toThrow(/non-finite value \(nan\) at row 1, column 8/);
+    const negative = new Float32Array(64).fill(1);
+    negative[3] = -1;
+    expect(() => b.quantizeRows(q4.type, x, 64, negative)).toThrow(/column 3 has -1/);
+  });
+
+  it('treats a block that no column gives importance like plain least squares', () => {
+    const next = rng(testSeed + 300);
+    const cols = 512;
+    const x = weightsLike(cols, next);
+    const imp = new Float32Array(cols).fill(1);
+    const zero = Float32Array.from(imp);
+    zero.fill(0, 0, 256); // the first super-block (and its legacy blocks) get no importance
+    for (const name of ['q4_0', 'q5_1', 'iq4_nl', 'q4_K', 'q6_K', 'iq4_xs']) {
+      const f = byName.get(name)!;
+      const ones = b.quantizeRows(f.type, x, cols, imp);
+      const partly = b.quantizeRows(f.type, x, cols, zero);
+      const firstHalf = (256 / f.blockSize) * f.typeSize;
+      expect(Array.from(partly.subarray(0, firstHalf)), name).toEqual(Array.from(ones.subarray(0, firstHalf)));
+    }
   });
 });
