@@ -122,6 +122,13 @@ export interface NativeBinding {
   quantFormats(): NativeQuantFormat[];
   /** Quantizes x (rows of `cols`) with round-to-nearest, or the importance-weighted search given imatrix (cols entries). */
   quantizeRows(type: number, x: Float32Array, cols: number, imatrix?: Float32Array): Uint8Array;
+  /** quantizeRows off the JS thread, rows split over the thread pool; abort() rejects with AbortError. */
+  quantizeRowsAsync(
+    type: number,
+    x: Float32Array,
+    cols: number,
+    imatrix?: Float32Array,
+  ): { promise: Promise<Uint8Array>; abort(): void };
   dequantizeRows(type: number, bytes: Uint8Array, n: number): Float32Array;
   /** Dot product of quantized weights with x, x first quantized to the format's activation type. */
   vecDot(type: number, bytes: Uint8Array, x: Float32Array): number;

@@ -26,3 +26,8 @@ export { loadModel, Model, type LoadModelOptions, type EvaluateOptions, type Mod
 export { Generation, type GenerateOptions, type GeneratedToken, type GenerationSummary, type FinishReason } from './generation.js';
 export { llamaHparams, type LlamaHparams } from './model-spec.js';
 export { convert, type ConvertOptions, type ConvertResult, type ConvertProgress, type ConvertType } from './convert.js';
+export { Tokenizer, type EncodeOptions } from './tokenizer/tokenizer.js';
+export type { DecodeOptions, StreamDecoder } from './tokenizer/decoder.js';
+export type { TokenizerData } from './tokenizer/data.js';
+export { tokenizerDataFromGguf, tokenizerFromGguf, loadTokenizer } from './tokenizer/gguf.js';
+export { renderChat, ChatTemplateError, type ChatMessage, type RenderChatOptions } from './tokenizer/chat.js';

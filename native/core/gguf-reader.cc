@@ -178,7 +178,7 @@ GgufContents parse_gguf(const uint8_t *data, uint64_t size, const std::string &n
   g.version = c.read<uint32_t>("the GGUF version");
   if (g.version != 2 && g.version != 3) {
     if (g.version == 1) c.fail("GGUF version 1 (a 2023 draft) is not supported; convert the model again");
-    if ((g.version & 0xFFFF) == 0) c.fail("the file is a big-endian GGUF, which qinfer does not read");
+    if (g.version > 0xFFFF && (g.version & 0xFFFF) == 0) c.fail("the file is a big-endian GGUF, which qinfer does not read");
     c.fail("unsupported GGUF version " + std::to_string(g.version) + " (qinfer reads versions 2 and 3)");
   }
   const uint64_t n_tensors = c.read<uint64_t>("the tensor count");

@@ -1,6 +1,7 @@
 // Checked whole-matrix quantization and the float-activation dot product over the reference table.
 #include "rows.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -25,7 +26,8 @@ void check_row_length(const QuantTraits &t, int64_t cols) {
                                                std::to_string(t.block_size) + " elements, got " + std::to_string(cols));
 }
 
-void quantize_rows(const QuantTraits &t, const float *x, int64_t rows, int64_t cols, const float *imatrix, void *dst) {
+void quantize_rows(const QuantTraits &t, const float *x, int64_t rows, int64_t cols, const float *imatrix, void *dst,
+                   ThreadPool *pool, const std::atomic<bool> *abort) {
   check_row_length(t, cols);
   if (imatrix && !t.quantize_weighted)
     throw Error(QINFER_E_INVALID_ARGUMENT, std::string(t.name) + " is an activation format: it takes no importance");
@@ -41,12 +43,21 @@ void quantize_rows(const QuantTraits &t, const float *x, int64_t rows, int64_t c
                                                    std::to_string(j) + " has " + std::to_string(imatrix[j]));
   auto *out = static_cast<uint8_t *>(dst);
   const size_t stride = row_bytes(t, cols);
-  for (int64_t r = 0; r < rows; r++) {
-    if (imatrix)
-      t.quantize_weighted(x + r * cols, out + r * stride, cols, imatrix);
-    else
-      t.quantize(x + r * cols, out + r * stride, cols);
-  }
+  auto chunk = [&](int64_t r0, int64_t r1) {
+    if (abort && abort->load(std::memory_order_relaxed)) throw Error(QINFER_E_ABORTED, "quantization was aborted");
+    for (int64_t r = r0; r < r1; r++) {
+      if (imatrix)
+        t.quantize_weighted(x + r * cols, out + r * stride, cols, imatrix);
+      else
+        t.quantize(x + r * cols, out + r * stride, cols);
+    }
+  };
+  // Chunks of about 64K elements: enough work to amortise dispatch, small enough to balance and abort.
+  const int64_t grain = std::max<int64_t>(1, 65536 / cols);
+  if (pool)
+    pool->parallel_for(rows, grain, chunk);
+  else
+    for (int64_t r = 0; r < rows; r += grain) chunk(r, std::min(rows, r + grain));
 }
 
 float vec_dot_f32(const QuantTraits &t, const void *w, const float *x, int64_t n) {

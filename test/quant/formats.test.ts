@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../../lib/binding.js';
-import { InvalidArgumentError, UnsupportedError } from '../../lib/errors.js';
+import { AbortError, InvalidArgumentError, UnsupportedError } from '../../lib/errors.js';
 import { normalizedError, randomF32, rng, testSeed } from '../helpers/random.js';
 
 const b = native();
@@ -115,6 +115,23 @@ describe(`quantized formats (seed ${testSeed})`, () => {
       expect(eW).toBeLessThan(eRtn);
     });
   }
+
+  it('quantizes off the JS thread over the thread pool to the same bytes, and aborts', async () => {
+    const next = rng(testSeed + 400);
+    const cols = 1024;
+    const x = weightsLike(64 * cols, next);
+    const imp = Float32Array.from({ length: cols }, () => 0.1 + next());
+    for (const name of ['q4_0', 'q4_K', 'iq4_xs']) {
+      const f = byName.get(name)!;
+      expect(await b.quantizeRowsAsync(f.type, x, cols).promise).toEqual(b.quantizeRows(f.type, x, cols));
+      expect(await b.quantizeRowsAsync(f.type, x, cols, imp).promise).toEqual(b.quantizeRows(f.type, x, cols, imp));
+    }
+    const big = weightsLike(1 << 22, next);
+    const task = b.quantizeRowsAsync(byName.get('q6_K')!.type, big, cols);
+    task.abort();
+    await expect(task.promise).rejects.toThrow(AbortError);
+    expect(() => b.quantizeRowsAsync(byName.get('q4_0')!.type, x, 48)).toThrow(InvalidArgumentError);
+  });
 
   it('rejects bad arguments with typed errors', () => {
     const q4 = byName.get('q4_0')!;

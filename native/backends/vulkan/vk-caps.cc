@@ -1,6 +1,7 @@
 // Queries a Vulkan physical device's features and properties, chaining only the structs its version or extensions allow.
 #include "vk-caps.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "backends/module-common.h"
@@ -38,8 +39,11 @@ const char *device_type_name(VkPhysicalDeviceType t) {
 // NVIDIA packs its driver version as 10.8.8.6 bits; everyone else uses the Vulkan version layout.
 std::string driver_version_text(const VkPhysicalDeviceProperties &p) {
   uint32_t v = p.driverVersion;
-  if (p.vendorID == 0x10DE)
-    return std::to_string(v >> 22) + "." + std::to_string((v >> 14) & 0xff) + "." + std::to_string((v >> 6) & 0xff);
+  if (p.vendorID == 0x10DE) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%u.%u.%02u", v >> 22, (v >> 14) & 0xff, (v >> 6) & 0xff);  // as nvidia-smi prints it
+    return text;
+  }
   return version_text(v);
 }
 
