@@ -142,6 +142,13 @@ export interface NativeBinding {
   cpuKernelBench(request: NativeMatmulBenchRequest): Promise<NativeBenchTiming>;
   ggmlTypes(): NativeGgmlType[];
   NativeModel: new (spec: Record<string, unknown>) => NativeModelHandle;
+  /** Per-row scores of `targets.length` rows of logits; kl/top1/refNll with reference logits. */
+  logitStats(
+    logits: Float32Array,
+    nVocab: number,
+    targets: Int32Array,
+    ref?: Float32Array,
+  ): NativeTask<{ nll: Float64Array; kl?: Float64Array; top1?: Uint8Array; refNll?: Float64Array }>;
   ggufRead(path: string): NativeTask<NativeGgufContents>;
   safetensorsRead(path: string): NativeTask<Omit<import('./safetensors.js').SafetensorsFile, 'path'>>;
   ggufWrite(
