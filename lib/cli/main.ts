@@ -4,12 +4,15 @@ import { runCommand } from './run-command.js';
 
 const commands: Record<string, () => Promise<{ default: (argv: string[]) => Promise<number> }>> = {
   probe: () => import('./commands/probe.js'),
+  tokenize: () => import('./commands/tokenize.js'),
 };
 
 const usage = `qinfer <command> [options]
 
 Commands:
   probe [--json]    describe this machine's CPU, GPUs and usable backends
+  tokenize <model.gguf> [--no-bos] [--json] (<text> | --file <path>)
+                    token ids of a text
 
 Run "qinfer <command> --help" for a command's options.`;
 
