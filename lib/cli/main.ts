@@ -3,6 +3,7 @@
 import { runCommand } from './run-command.js';
 
 const commands: Record<string, () => Promise<{ default: (argv: string[]) => Promise<number> }>> = {
+  bench: () => import('./commands/bench.js'),
   probe: () => import('./commands/probe.js'),
   tokenize: () => import('./commands/tokenize.js'),
 };
@@ -10,6 +11,8 @@ const commands: Record<string, () => Promise<{ default: (argv: string[]) => Prom
 const usage = `qinfer <command> [options]
 
 Commands:
+  bench --kernels [--json]
+                    CPU kernel speed against this machine's measured memory bandwidth
   probe [--json]    describe this machine's CPU, GPUs and usable backends
   tokenize <model.gguf> [--no-bos] [--json] (<text> | --file <path>)
                     token ids of a text
