@@ -4,12 +4,21 @@ import { runCommand } from './run-command.js';
 
 const commands: Record<string, () => Promise<{ default: (argv: string[]) => Promise<number> }>> = {
   probe: () => import('./commands/probe.js'),
+  run: () => import('./commands/run.js'),
+  eval: () => import('./commands/eval.js'),
+  bench: () => import('./commands/bench.js'),
 };
 
 const usage = `qinfer <command> [options]
 
 Commands:
   probe [--json]    describe this machine's CPU, GPUs and usable backends
+  run <model> -p <prompt> [-n N] [--temp T] [--seed S]
+                    generate text, streamed to stdout
+  eval <model> (--tokens F | --text F) [--reference M] [--ctx 512]
+                    perplexity, and KL divergence / top-1 agreement against a reference
+  bench <model> [--threads N] [--json]
+                    prompt (512 tokens) and generation (128 tokens) throughput
 
 Run "qinfer <command> --help" for a command's options.`;
 
