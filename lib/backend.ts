@@ -45,3 +45,17 @@ export function buildReason(name: Exclude<BackendName, 'cpu'>): string | undefin
     return undefined;
   }
 }
+
+/** Operation codes of the backend ABI (qinfer_op_code in native/include/qinfer/backend.h). */
+export const BackendOp = {
+  ADD_F32: 1,
+  MATVEC: 2,
+  MATMUL: 3,
+  GET_ROWS: 4,
+  RMS_NORM: 5,
+  ROPE: 6,
+  SOFTMAX: 7,
+  SILU_MUL: 8,
+  ARGMAX: 9,
+  ATTENTION: 10,
+} as const;

@@ -38,6 +38,8 @@ export interface NativeBackend {
   addF32(a: Float32Array, b: Float32Array): Float32Array;
   matvec(type: number, weights: Uint8Array, rows: number, cols: number, x: Float32Array): Float32Array;
   supportsOp(op: number, type: number): boolean;
+  /** Any ABI op (qinfer_op_code): each source in its own buffer; returns dstBytes of the result. */
+  run(op: number, type: number, sources: Array<ArrayBufferView | null>, dstBytes: number, ne: number[], params: number[]): Uint8Array;
 }
 
 /** A format the reference code computes (ggml type id and geometry). */
@@ -137,6 +139,21 @@ export interface NativeBinding {
   cpuKernelIsa(): 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
   /** y[t * rows + r] = W row r . x token t, on the default thread pool (tests; synchronous). */
   cpuMatmul(type: number, weights: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number): Float32Array;
+  /** One CPU forward-pass operator on small inputs (tests; synchronous); see native/napi/cpu-ops.cc. */
+  cpuOp(name: 'rmsNorm', args: { x: Float32Array; n: number; eps: number; weight?: Float32Array }): Float32Array;
+  cpuOp(
+    name: 'rope',
+    args: { x: Float32Array; positions: Int32Array; headDim: number; nDims: number; neox: boolean; freqBase: number; freqScale: number; freqFactors?: Float32Array },
+  ): Float32Array;
+  cpuOp(name: 'softmax', args: { x: Float32Array; n: number }): Float32Array;
+  cpuOp(name: 'siluMul', args: { gate: Float32Array; up: Float32Array }): Float32Array;
+  cpuOp(name: 'getRows', args: { type: number; table: Uint8Array; rows: number; cols: number; ids: Int32Array }): Float32Array;
+  cpuOp(name: 'argmax', args: { x: Float32Array }): number;
+  cpuOp(name: 'topK', args: { x: Float32Array; k: number }): number[];
+  cpuOp(
+    name: 'attention',
+    args: { q: Float32Array; k: Float32Array; v: Float32Array; nKv: Int32Array; nHeads: number; nKvHeads: number; headDim: number; kvType: number; headStride: number; scale: number },
+  ): Float32Array;
   /** One kernel benchmark measurement, run in a worker thread. */
   cpuKernelBench(request: NativeBandwidthRequest): Promise<{ bytesPerSecond: number }>;
   cpuKernelBench(request: NativeMatmulBenchRequest): Promise<NativeBenchTiming>;

@@ -6,36 +6,71 @@ import { isCSpace } from './unicode.js';
 /** A piece of text to tokenize, or a special token id already resolved. */
 export type Fragment = string | number;
 
-export function splitSpecial(vocab: Vocab, text: string, parseSpecial: boolean): Fragment[] {
-  let fragments: Fragment[] = text === '' ? [] : [text];
-  for (const id of vocab.specialIds) {
-    const attr = vocab.attrs[id]!;
-    // Control and unknown tokens are only recognized on request; user-defined ones always are.
-    if (!parseSpecial && attr & (ATTR_CONTROL | ATTR_UNKNOWN)) continue;
-    const special = vocab.texts[id]!;
-    if (!fragments.some((f) => typeof f === 'string' && f.includes(special))) continue;
-    const next: Fragment[] = [];
-    for (const fragment of fragments) {
-      if (typeof fragment === 'number') {
-        next.push(fragment);
-        continue;
-      }
-      let start = 0;
-      for (;;) {
-        const match = fragment.indexOf(special, start);
-        if (match < 0) {
-          if (start < fragment.length) next.push(fragment.slice(start));
-          break;
-        }
-        let leftEnd = match;
-        if (attr & ATTR_LSTRIP) while (leftEnd > start && isCSpace(fragment.charCodeAt(leftEnd - 1))) leftEnd--;
-        if (leftEnd > start) next.push(fragment.slice(start, leftEnd));
-        next.push(id);
-        start = match + special.length;
-        if (attr & ATTR_RSTRIP) while (start < fragment.length && isCSpace(fragment.charCodeAt(start))) start++;
-      }
-    }
-    fragments = next;
+// Special tokens are found through their first characters: one scan per distinct prefix.
+const PREFIX = 3;
+
+export class SpecialSplitter {
+  /** Prefix → the special tokens that start with it. */
+  private readonly byPrefix = new Map<string, number[]>();
+  /** Position of each special token in llama.cpp's order (longest first). */
+  private readonly rank = new Map<number, number>();
+
+  constructor(private readonly vocab: Vocab) {
+    vocab.specialIds.forEach((id, i) => {
+      this.rank.set(id, i);
+      const prefix = vocab.texts[id]!.slice(0, PREFIX);
+      const group = this.byPrefix.get(prefix);
+      if (group) group.push(id);
+      else this.byPrefix.set(prefix, [id]);
+    });
   }
-  return fragments;
+
+  split(text: string, parseSpecial: boolean): Fragment[] {
+    let fragments: Fragment[] = text === '' ? [] : [text];
+    for (const id of this.present(text, parseSpecial)) {
+      const attr = this.vocab.attrs[id]!;
+      const special = this.vocab.texts[id]!;
+      const next: Fragment[] = [];
+      for (const fragment of fragments) {
+        if (typeof fragment === 'number') {
+          next.push(fragment);
+          continue;
+        }
+        let start = 0;
+        for (;;) {
+          const match = fragment.indexOf(special, start);
+          if (match < 0) {
+            if (start < fragment.length) next.push(fragment.slice(start));
+            break;
+          }
+          let leftEnd = match;
+          if (attr & ATTR_LSTRIP) while (leftEnd > start && isCSpace(fragment.charCodeAt(leftEnd - 1))) leftEnd--;
+          if (leftEnd > start) next.push(fragment.slice(start, leftEnd));
+          next.push(id);
+          start = match + special.length;
+          if (attr & ATTR_RSTRIP) while (start < fragment.length && isCSpace(fragment.charCodeAt(start))) start++;
+        }
+      }
+      fragments = next;
+    }
+    return fragments;
+  }
+
+  /**
+   * The special tokens to look for, in llama.cpp's order: those that occur in the text at all.
+   * Control and unknown tokens count only with parseSpecial; user-defined ones always do.
+   */
+  private present(text: string, parseSpecial: boolean): number[] {
+    const found: number[] = [];
+    for (const [prefix, group] of this.byPrefix) {
+      const candidates = group.filter((id) => parseSpecial || !(this.vocab.attrs[id]! & (ATTR_CONTROL | ATTR_UNKNOWN)));
+      if (candidates.length === 0) continue;
+      const seen = new Set<number>();
+      for (let at = text.indexOf(prefix); at >= 0 && seen.size < candidates.length; at = text.indexOf(prefix, at + 1)) {
+        for (const id of candidates) if (!seen.has(id) && text.startsWith(this.vocab.texts[id]!, at)) seen.add(id);
+      }
+      found.push(...seen);
+    }
+    return found.sort((a, b) => this.rank.get(a)! - this.rank.get(b)!);
+  }
 }

@@ -5,7 +5,7 @@ import { invalid } from '../options.js';
 import { BpeEncoder } from './bpe.js';
 import { ATTR_CONTROL, ATTR_UNKNOWN, Vocab, type TokenizerData, type VocabKind } from './data.js';
 import { createStreamDecoder, LeadingSpace, PieceTable, type DecodeOptions, type StreamDecoder } from './decoder.js';
-import { splitSpecial } from './special.js';
+import { SpecialSplitter } from './special.js';
 import { SpmEncoder } from './spm.js';
 
 export interface EncodeOptions {
@@ -38,6 +38,7 @@ export class Tokenizer {
 
   private readonly vocab: Vocab;
   private readonly encoder: SpmEncoder | BpeEncoder;
+  private readonly specials: SpecialSplitter;
   private readonly pieces: PieceTable;
 
   /** Throws BadFileError / UnsupportedError for metadata it cannot use. */
@@ -55,6 +56,7 @@ export class Tokenizer {
     this.addEos = vocab.addEos;
     this.chatTemplate = vocab.chatTemplate;
     this.encoder = vocab.kind === 'spm' ? new SpmEncoder(vocab) : new BpeEncoder(vocab);
+    this.specials = new SpecialSplitter(vocab);
     this.pieces = new PieceTable(vocab);
   }
 
@@ -69,7 +71,9 @@ export class Tokenizer {
     const spm = this.kind === 'spm';
     // SentencePiece puts a space before text that starts the input or follows a special token.
     let afterSpecial = true;
-    for (const fragment of splitSpecial(this.vocab, text, parseSpecial)) {
+    // Lone surrogates become U+FFFD, as in the UTF-8 that llama.cpp would be given.
+    const wellFormed = (text as unknown as { toWellFormed(): string }).toWellFormed();
+    for (const fragment of this.specials.split(wellFormed, parseSpecial)) {
       if (typeof fragment === 'number') {
         out.push(fragment);
         afterSpecial = true;

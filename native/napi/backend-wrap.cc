@@ -21,7 +21,8 @@ class Backend : public Napi::ObjectWrap<Backend> {
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "NativeBackend",
                        {InstanceMethod("addF32", &Backend::add_f32), InstanceMethod("matvec", &Backend::matvec),
-                        InstanceMethod("supportsOp", &Backend::supports_op)});
+                        InstanceMethod("supportsOp", &Backend::supports_op),
+                        InstanceMethod("run", &Backend::run)});
   }
 
   explicit Backend(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Backend>(info) {
@@ -89,6 +90,37 @@ class Backend : public Napi::ObjectWrap<Backend> {
     op.ne[0] = cols;
     op.ne[1] = rows;
     return run_and_read(env, op, bd.get(), uint64_t(rows));
+  }
+
+  // run(op, type, sources: (TypedArray | null)[] up to 4, dstBytes, ne[4], params[4]) -> Uint8Array:
+  // any ABI op with each source uploaded to its own buffer at offset 0.
+  Napi::Value run(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    qinfer_op op{};
+    op.op = info[0].As<Napi::Number>().Int32Value();
+    op.type = info[1].As<Napi::Number>().Int32Value();
+    Napi::Array sources = info[2].As<Napi::Array>();
+    if (sources.Length() > 4) throw make_error(env, QINFER_E_INVALID_ARGUMENT, "run: at most 4 sources");
+    std::vector<BufferPtr> held;
+    for (uint32_t i = 0; i < sources.Length(); i++) {
+      Napi::Value v = sources.Get(i);
+      if (!v.IsTypedArray()) continue;
+      Napi::TypedArray a = v.As<Napi::TypedArray>();
+      const uint8_t *data = static_cast<const uint8_t *>(a.ArrayBuffer().Data()) + a.ByteOffset();
+      held.push_back(upload(env, data, a.ByteLength()));
+      op.src[i] = held.back().get();
+    }
+    uint64_t dst_bytes = uint64_t(info[3].As<Napi::Number>().Int64Value());
+    BufferPtr dst = upload(env, nullptr, dst_bytes);
+    op.dst = dst.get();
+    Napi::Array ne = info[4].As<Napi::Array>(), params = info[5].As<Napi::Array>();
+    for (uint32_t i = 0; i < 4 && i < ne.Length(); i++) op.ne[i] = ne.Get(i).As<Napi::Number>().Int64Value();
+    for (uint32_t i = 0; i < 4 && i < params.Length(); i++) op.params[i] = params.Get(i).As<Napi::Number>().FloatValue();
+    check(env, vt_->compute(0, &op, 1));
+    check(env, vt_->synchronize(0));
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, dst_bytes);
+    check(env, vt_->buffer_read(dst.get(), 0, out.Data(), dst_bytes));
+    return out;
   }
 
   Napi::Value supports_op(const Napi::CallbackInfo &info) {

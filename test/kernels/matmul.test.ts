@@ -20,36 +20,36 @@ function shapes(blockSize: number): Array<[rows: number, cols: number]> {
 }
 
 describe(`CPU matrix products (seed ${testSeed})`, () => {
-  for (const level of runnableLevels) {
-    for (const f of formats) {
-      it(`${level} ${f.name}`, () => {
-        const next = rng(testSeed + f.type * 7 + level.length);
-        for (const [rows, cols] of shapes(f.blockSize)) {
-          for (const nTokens of [1, 3, 6]) {
-            const w = b.quantizeRows(f.type, randomF32(rows * cols, next, 2), cols);
-            const x = randomF32(cols * nTokens, next);
-            const rowBytes = w.length / rows;
-            const wf = b.dequantizeRows(f.type, w, rows * cols);
-            const ref = new Float64Array(rows * nTokens);
-            let scale = 0;
-            for (let t = 0; t < nTokens; t++) {
-              const xt = x.subarray(t * cols, (t + 1) * cols);
-              for (let r = 0; r < rows; r++) {
-                ref[t * rows + r] = b.vecDot(f.type, w.subarray(r * rowBytes, (r + 1) * rowBytes), xt);
-                let s = 0;
-                for (let c = 0; c < cols; c++) s += Math.abs(wf[r * cols + c]! * xt[c]!);
-                scale = Math.max(scale, s);
-              }
+  for (const f of formats) {
+    it(`${f.name} at ${runnableLevels.join(', ')}`, () => {
+      const next = rng(testSeed + f.type);
+      for (const [rows, cols] of shapes(f.blockSize)) {
+        for (const nTokens of [1, 3, 6]) {
+          const w = b.quantizeRows(f.type, randomF32(rows * cols, next, 2), cols);
+          const x = randomF32(cols * nTokens, next);
+          const rowBytes = w.length / rows;
+          const wf = b.dequantizeRows(f.type, w, rows * cols);
+          const ref = new Float64Array(rows * nTokens);
+          let scale = 0;
+          for (let t = 0; t < nTokens; t++) {
+            const xt = x.subarray(t * cols, (t + 1) * cols);
+            for (let r = 0; r < rows; r++) {
+              ref[t * rows + r] = b.vecDot(f.type, w.subarray(r * rowBytes, (r + 1) * rowBytes), xt);
+              let s = 0;
+              for (let c = 0; c < cols; c++) s += Math.abs(wf[r * cols + c]! * xt[c]!);
+              scale = Math.max(scale, s);
             }
+          }
+          for (const level of runnableLevels) {
             const y = withIsa(level, () => b.cpuMatmul(f.type, w, rows, cols, x, nTokens));
-            const where = `${rows}x${cols}, ${nTokens} tokens`;
+            const where = `${level}, ${rows}x${cols}, ${nTokens} tokens`;
             expect(y.some(Number.isNaN), `unwritten outputs at ${where}`).toBe(false);
             let err = 0;
             for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(y[i]! - ref[i]!));
             expect(err / scale, where).toBeLessThan(bound(f.name));
           }
         }
-      });
-    }
+      }
+    });
   }
 });

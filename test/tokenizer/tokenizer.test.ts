@@ -161,6 +161,14 @@ describe('round trips', () => {
   });
 });
 
+describe('malformed text', () => {
+  it('encodes lone surrogates as U+FFFD', () => {
+    for (const tok of Object.values(toks)) {
+      expect(tok.encode('a\uD800b\uDFFF')).toEqual(tok.encode('a\uFFFDb\uFFFD'));
+    }
+  });
+});
+
 describe('default BPE pre-tokenizer', () => {
   it('cuts punctuation runs, then GPT-2 words, then digit runs into threes', async () => {
     const gpt2 = toks['gpt-2'];

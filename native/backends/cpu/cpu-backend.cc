@@ -8,14 +8,11 @@
 #include "core/cpu-info.h"
 #include "core/error.h"
 #include "core/thread-pool.h"
+#include "cpu-buffer.h"
 #include "isa.h"
 #include "kernels.h"
 #include "matmul.h"
 
-struct qinfer_buffer {
-  uint8_t *data;
-  uint64_t size;
-};
 
 namespace qinfer {
 namespace {
@@ -93,8 +90,10 @@ int cpu_buffer_read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes
 
 int cpu_supports_op(int, int32_t op, int32_t type) {
   if (op == QINFER_OP_ADD_F32) return 1;
-  if (op == QINFER_OP_MATVEC) return cpu::matmul_supported(cpu::kernels(), type);
-  return 0;
+  if (op == QINFER_OP_MATVEC || op == QINFER_OP_MATMUL) return cpu::matmul_supported(cpu::kernels(), type);
+  if (op == QINFER_OP_GET_ROWS) return cpu::matmul_supported(cpu::kernels(), type);
+  if (op == QINFER_OP_ATTENTION) return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16 || type == QINFER_TYPE_Q8_0;
+  return op >= QINFER_OP_RMS_NORM && op <= QINFER_OP_ARGMAX;
 }
 
 int run_op(const cpu::Kernels &k, const qinfer_op &op) {
@@ -119,7 +118,7 @@ int run_op(const cpu::Kernels &k, const qinfer_op &op) {
                   cols, 1, ptr(op.dst, op.dst_offset), rows);
       return 0;
     }
-    default: return fail(QINFER_E_UNSUPPORTED, "op " + std::to_string(op.op) + " is not implemented by the CPU backend");
+    default: cpu::run_model_op(k, op); return 0;
   }
 }
 

@@ -26,7 +26,31 @@ typedef enum qinfer_op_code {
   QINFER_OP_ADD_F32 = 1,
   /* dst[r] = sum_c W[r][c] * x[c]; W (src0) of ggml type `type`, ne[0] = cols, ne[1] = rows,
      x (src1) and dst F32. */
-  QINFER_OP_MATVEC = 2
+  QINFER_OP_MATVEC = 2,
+  /* Every op below: F32 activations. dst[t][r] = sum_c W[r][c] * X[t][c]; W (src0) of ggml type
+     `type`, ne[0] = cols, ne[1] = rows, ne[2] = tokens; X (src1) [tokens][cols]. */
+  QINFER_OP_MATMUL = 3,
+  /* dst[i] = row ids[i] of a table (src0, type `type`, ne[0] = cols, ne[1] = rows) as F32;
+     ids (src1) int32, ne[2] of them. */
+  QINFER_OP_GET_ROWS = 4,
+  /* dst = src0 / rms(src0 row) * src1 (weight, may be NULL); ne[0] = row length, ne[1] = rows,
+     params[0] = eps. */
+  QINFER_OP_RMS_NORM = 5,
+  /* dst = src0 [ne[2] tokens][ne[1] heads][ne[0] head_dim] rotated by positions (src1, int32 per
+     token); ne[3] = rotated dims; params: [0] freq_base, [1] freq_scale, [2] non-zero for NeoX;
+     src2 = optional per-pair frequency divisors (ne[3] / 2 floats). */
+  QINFER_OP_ROPE = 6,
+  /* dst = softmax of each row of src0; ne[0] = row length, ne[1] = rows. */
+  QINFER_OP_SOFTMAX = 7,
+  /* dst = silu(src0) * src1, ne[0] elements. */
+  QINFER_OP_SILU_MUL = 8,
+  /* dst (int32) = index of the largest element of each row of src0; ne[0] = row length, ne[1] rows. */
+  QINFER_OP_ARGMAX = 9,
+  /* Causal grouped-query attention: q (src0) [ne[2] tokens][ne[1] heads][ne[0] head_dim]; K cache
+     (src1) and V cache (src2) head-major [ne[3] kv heads][params[1] positions][head_dim] of ggml type
+     `type` (F32, F16, Q8_0); src3 int32 per token: cache positions it sees (position + 1);
+     params[0] = score scale. dst has q's shape. */
+  QINFER_OP_ATTENTION = 10
 } qinfer_op_code;
 
 typedef struct qinfer_buffer qinfer_buffer; /* opaque, owned by the backend */

@@ -1,0 +1,74 @@
+// The forward-pass ops through the backend ABI, on every backend that supports them, against the CPU operators.
+import { describe, expect, it } from 'vitest';
+
+import { BackendOp } from '../../lib/backend.js';
+import { openBackend } from '../../lib/backend-open.js';
+import { native } from '../../lib/binding.js';
+import { probe } from '../../lib/probe.js';
+import { normalizedError, randomF32, rng, testSeed } from '../helpers/random.js';
+
+const p = await probe();
+const b = native();
+const f32 = (u: Uint8Array) => new Float32Array(u.buffer, u.byteOffset, u.byteLength / 4);
+const Q4_0 = 2;
+const F16 = 1;
+
+for (const be of p.backends) {
+  describe.skipIf(!be.available)(`${be.name} backend model ops (seed ${testSeed})`, () => {
+    it('matmul, rms_norm, rope, softmax, silu_mul, argmax, get_rows and attention', async () => {
+      const { native: nb } = await openBackend(be.name);
+      const next = rng(testSeed + 21);
+      const skip = (op: number, type = 0) => {
+        if (nb.supportsOp(op, type)) return false;
+        console.log(`${be.name} does not support op ${op} (type ${type}): skipped`);
+        return true;
+      };
+      const rows = 37, cols = 256, tokens = 5;
+      if (!skip(BackendOp.MATMUL, Q4_0)) {
+        const w = b.quantizeRows(Q4_0, randomF32(rows * cols, next), cols);
+        const x = randomF32(tokens * cols, next);
+        const y = f32(nb.run(BackendOp.MATMUL, Q4_0, [w, x], rows * tokens * 4, [cols, rows, tokens, 0], []));
+        expect(normalizedError(y, b.cpuMatmul(Q4_0, w, rows, cols, x, tokens))).toBeLessThan(1e-5);
+        const ids = Int32Array.from([3, 0, 36]);
+        const e = f32(nb.run(BackendOp.GET_ROWS, Q4_0, [w, ids], 3 * cols * 4, [cols, rows, 3, 0], []));
+        expect(Array.from(e)).toEqual(Array.from(b.cpuOp('getRows', { type: Q4_0, table: w, rows, cols, ids })));
+      }
+      const x = randomF32(3 * cols, next, 3), wt = randomF32(cols, next);
+      if (!skip(BackendOp.RMS_NORM)) {
+        const y = f32(nb.run(BackendOp.RMS_NORM, 0, [x, wt], x.byteLength, [cols, 3, 0, 0], [1e-6]));
+        expect(normalizedError(y, b.cpuOp('rmsNorm', { x, n: cols, eps: 1e-6, weight: wt }))).toBeLessThan(1e-6);
+      }
+      if (!skip(BackendOp.SOFTMAX)) {
+        const y = f32(nb.run(BackendOp.SOFTMAX, 0, [x], x.byteLength, [cols, 3, 0, 0], []));
+        expect(normalizedError(y, b.cpuOp('softmax', { x, n: cols }))).toBeLessThan(1e-6);
+      }
+      if (!skip(BackendOp.SILU_MUL)) {
+        const up = randomF32(x.length, next);
+        const y = f32(nb.run(BackendOp.SILU_MUL, 0, [x, up], x.byteLength, [x.length, 0, 0, 0], []));
+        expect(normalizedError(y, b.cpuOp('siluMul', { gate: x, up }))).toBeLessThan(1e-6);
+      }
+      if (!skip(BackendOp.ARGMAX)) {
+        const y = new Int32Array(nb.run(BackendOp.ARGMAX, 0, [x], 3 * 4, [cols, 3, 0, 0], []).buffer);
+        expect(Array.from(y)).toEqual([0, 1, 2].map((r) => b.cpuOp('argmax', { x: x.subarray(r * cols, (r + 1) * cols) })));
+      }
+      if (!skip(BackendOp.ROPE)) {
+        const positions = Int32Array.from([0, 7, 300]);
+        const headDim = 64, nHeads = cols / headDim;
+        const y = f32(nb.run(BackendOp.ROPE, 0, [x, positions], x.byteLength, [headDim, nHeads, 3, 64], [10000, 1, 1]));
+        const ref = b.cpuOp('rope', { x, positions, headDim, nDims: 64, neox: true, freqBase: 10000, freqScale: 1 });
+        expect(normalizedError(y, ref)).toBeLessThan(1e-5);
+      }
+      if (!skip(BackendOp.ATTENTION, F16)) {
+        const nHeads = 4, nKvHeads = 2, headDim = 64, headStride = 9;
+        const kf = randomF32(nKvHeads * headStride * headDim, next), vf = randomF32(kf.length, next);
+        const nKv = Int32Array.from([1, 9, 4]);
+        const q = randomF32(nKv.length * nHeads * headDim, next);
+        const ref = b.cpuOp('attention', { q, k: kf, v: vf, nKv, nHeads, nKvHeads, headDim, kvType: F16, headStride, scale: 0.125 });
+        // The backend takes the cache as stored: F16, head-major.
+        const half = (a: Float32Array) => b.quantizeRows(F16, a, headDim);
+        const y = f32(nb.run(BackendOp.ATTENTION, F16, [q, half(kf), half(vf), nKv], q.byteLength, [headDim, nHeads, 3, nKvHeads], [0.125, headStride]));
+        expect(normalizedError(y, ref)).toBeLessThan(1e-5);
+      }
+    });
+  });
+}
