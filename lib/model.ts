@@ -10,6 +10,7 @@ import { GGML_TYPE } from './ggml-types.js';
 import { type LlamaHparams, llamaHparams } from './model-spec.js';
 import { type ChatMessage, type RenderChatOptions, renderChat } from './tokenizer/chat.js';
 import { tokenizerFromGguf } from './tokenizer/gguf.js';
+import type { DecodeOptions } from './tokenizer/decoder.js';
 import type { EncodeOptions, Tokenizer } from './tokenizer/tokenizer.js';
 import { expectFunction, expectInteger, expectOneOf, expectSignal, invalid } from './options.js';
 
@@ -25,7 +26,7 @@ export interface LoadModelOptions {
   /** Most tokens per forward pass; default 512. */
   batchSize?: number;
   /** Element type of the KV cache; default "f32" for F32 models, else "f16". */
-  kvCacheType?: 'f16' | 'f32';
+  kvCacheType?: 'f16' | 'f32' | 'q8_0';
   signal?: AbortSignal;
   /** Paging the weights in: called with a fraction from 0 to 1. */
   onProgress?: (fraction: number) => void;
@@ -133,7 +134,8 @@ export class Model {
     return this.requireTokenizer().encode(text, options);
   }
 
-  detokenize(tokens: readonly number[] | Int32Array, options?: { special?: boolean }): string {
+  /** Token ids to text; pass stripLeadingSpace: false for a continuation (generated text keeps its first space). */
+  detokenize(tokens: readonly number[] | Int32Array, options?: DecodeOptions): string {
     return this.requireTokenizer().decode(tokens, options);
   }
 
@@ -219,7 +221,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const batchSize = options.batchSize === undefined ? 512 : expectInteger(options.batchSize, 'batchSize', 1, 8192);
   // An F32 model keeps F32 keys and values so that its logits stay exact; others use F16 like llama.cpp.
   const f32Model = file.tensors.find((t) => t.name === 'blk.0.attn_q.weight')?.type === GGML_TYPE.F32;
-  const kv = options.kvCacheType === undefined ? (f32Model ? 'f32' : 'f16') : expectOneOf(options.kvCacheType, ['f16', 'f32'], 'kvCacheType');
+  const kv = options.kvCacheType === undefined ? (f32Model ? 'f32' : 'f16') : expectOneOf(options.kvCacheType, ['f16', 'f32', 'q8_0'] as const, 'kvCacheType');
   throwIfAborted(signal);
 
   const handle = new (native().NativeModel)({
@@ -230,7 +232,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     contextSize,
     sequences,
     batchSize,
-    kvType: kv === 'f32' ? GGML_TYPE.F32 : GGML_TYPE.F16,
+    kvType: { f32: GGML_TYPE.F32, f16: GGML_TYPE.F16, q8_0: GGML_TYPE.Q8_0 }[kv],
   });
   const onAbort = () => handle.cancelPrefetch();
   signal?.addEventListener('abort', onAbort, { once: true });
