@@ -23,25 +23,22 @@ export const weightFormats = [
 
 /**
  * The first `rowsPerTensor` rows of each layer's mlp.down_proj (384 x 1024, bf16): the fixture tensors
- * whose rows every format (256-element super-blocks included) can take.
+ * whose rows every format (256-element super-blocks included) can take. `readSafetensors` is qinfer's
+ * header reader (lib/safetensors.ts), passed in so tests and this script each use their own build.
  */
-export function loadFixtureRows(rowsPerTensor = Infinity, path = fixtureModel) {
-  const fd = openSync(path, 'r');
-  const lenBuf = Buffer.alloc(8);
-  readSync(fd, lenBuf, 0, 8, 0);
-  const headerLen = Number(lenBuf.readBigUInt64LE(0));
-  const headerBuf = Buffer.alloc(headerLen);
-  readSync(fd, headerBuf, 0, headerLen, 8);
-  const header = JSON.parse(headerBuf.toString('utf8'));
-  const names = Object.keys(header).filter((k) => /^model\.layers\.\d+\.mlp\.down_proj\.weight$/.test(k)).sort();
+export async function loadFixtureRows(readSafetensors, rowsPerTensor = Infinity, path = fixtureModel) {
+  const file = await readSafetensors(path);
   const cols = 1024;
+  const tensors = file.tensors
+    .filter((t) => /^model\.layers\.\d+\.mlp\.down_proj\.weight$/.test(t.name))
+    .sort((a, c) => (a.name < c.name ? -1 : 1));
+  const fd = openSync(path, 'r');
   const chunks = [];
-  for (const name of names) {
-    const t = header[name];
-    if (t.dtype !== 'BF16' || t.shape[1] !== cols) throw new Error(`unexpected ${name}: ${t.dtype} ${t.shape}`);
+  for (const t of tensors) {
+    if (t.dtype !== 'BF16' || t.shape[1] !== cols) throw new Error(`unexpected ${t.name}: ${t.dtype} ${t.shape}`);
     const rows = Math.min(rowsPerTensor, t.shape[0]);
     const bytes = Buffer.alloc(rows * cols * 2);
-    readSync(fd, bytes, 0, bytes.length, 8 + headerLen + t.data_offsets[0]);
+    readSync(fd, bytes, 0, bytes.length, t.offset);
     const f = new Float32Array(rows * cols);
     const u = new Uint32Array(f.buffer);
     for (let i = 0; i < f.length; i++) u[i] = bytes.readUInt16LE(2 * i) << 16;
@@ -54,7 +51,7 @@ export function loadFixtureRows(rowsPerTensor = Infinity, path = fixtureModel) {
     x.set(c, off);
     off += c.length;
   }
-  return { x, cols, rows: x.length / cols, tensors: names.length };
+  return { x, cols, rows: x.length / cols, tensors: tensors.length };
 }
 
 /**
@@ -114,8 +111,9 @@ async function main() {
   };
   if (!existsSync(fixtureModel)) throw new Error(`fixture model not found at ${fixtureModel}`);
   const { native } = await import('../dist/binding.js');
+  const { readSafetensors } = await import('../dist/safetensors.js');
   const b = native();
-  const data = loadFixtureRows(Number(opt('--rows-per-tensor') ?? Infinity));
+  const data = await loadFixtureRows(readSafetensors, Number(opt('--rows-per-tensor') ?? Infinity));
   const imatrix = syntheticImatrix(data.cols);
   const dump = opt('--dump');
   if (dump) {

@@ -111,184 +111,106 @@ const float *importance_or_ones(const float *imp, int64_t n) {
   return ones.data();
 }
 
-// ---- Q4_0
+namespace {
 
-void quantize_q4_0(const float *x, void *dst, int64_t n) {
-  auto *y = static_cast<qinfer_block_q4_0 *>(dst);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    rtn_symmetric(x + b * QK, 8, &y[b].d, q);
-    pack_nibbles(q, y[b].qs);
+// The four nibble formats differ only in bit width (4 or 5) and in storing a minimum; everything else
+// is shared. Symmetric: x = d * (q - 2^(bits-1)); affine: x = d * q + m.
+template <typename Block, int Bits, bool Affine>
+struct Legacy {
+  static constexpr int top = (1 << Bits) - 1;
+  static constexpr int half = 1 << (Bits - 1);
+
+  static void pack(const uint8_t *q, Block &b) {
+    pack_nibbles(q, b.qs);
+    if constexpr (Bits == 5) pack_high_bits(q, b.qh);
   }
-}
 
-void quantize_q4_0_weighted(const float *x, void *dst, int64_t n, const float *imp) {
-  auto *y = static_cast<qinfer_block_q4_0 *>(dst);
-  const float *w = importance_or_ones(imp, n);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    weighted_symmetric(x + b * QK, w + b * QK, -8, 7, &y[b].d, q);
-    pack_nibbles(q, y[b].qs);
+  static void unpack(const Block &b, uint8_t *q) {
+    if constexpr (Bits == 5)
+      unpack5(b.qs, b.qh, q);
+    else
+      unpack_nibbles(b.qs, q);
   }
-}
 
-void dequantize_q4_0(const void *src, float *dst, int64_t n) {
-  const auto *y = static_cast<const qinfer_block_q4_0 *>(src);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    const float d = qinfer_half_to_f32(y[b].d);
-    unpack_nibbles(y[b].qs, q);
-    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(int(q[j]) - 8) * d;
+  static void quantize(const float *x, void *dst, int64_t n, const float *imp) {
+    auto *y = static_cast<Block *>(dst);
+    const float *w = imp;
+    uint8_t q[QK];
+    for (int64_t b = 0; b < n / QK; b++) {
+      const float *xb = x + b * QK;
+      if constexpr (Affine) {
+        if (w)
+          weighted_affine(xb, w + b * QK, top, &y[b].d, &y[b].m, q);
+        else
+          rtn_affine(xb, top, &y[b].d, &y[b].m, q);
+      } else {
+        if (w)
+          weighted_symmetric(xb, w + b * QK, -half, half - 1, &y[b].d, q);
+        else
+          rtn_symmetric(xb, half, &y[b].d, q);
+      }
+      pack(q, y[b]);
+    }
   }
-}
 
-float vec_dot_q4_0(const void *w, const void *a, int64_t n) {
-  const auto *x = static_cast<const qinfer_block_q4_0 *>(w);
-  const auto *y = static_cast<const qinfer_block_q8_0 *>(a);
-  uint8_t q[QK];
-  float sum = 0;
-  for (int64_t b = 0; b < n / QK; b++) {
-    unpack_nibbles(x[b].qs, q);
-    sum += float(dot_block(q, 8, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d);
+  // Same float operations as ggml's dequantization, so both decode bit-identical values.
+  static void dequantize(const void *src, float *dst, int64_t n) {
+    const auto *y = static_cast<const Block *>(src);
+    uint8_t q[QK];
+    for (int64_t b = 0; b < n / QK; b++) {
+      const float d = qinfer_half_to_f32(y[b].d);
+      unpack(y[b], q);
+      if constexpr (Affine) {
+        const float m = qinfer_half_to_f32(y[b].m);
+        for (int j = 0; j < QK; j++) dst[b * QK + j] = float(q[j]) * d + m;
+      } else {
+        for (int j = 0; j < QK; j++) dst[b * QK + j] = float(int(q[j]) - half) * d;
+      }
+    }
   }
-  return sum;
-}
 
-// ---- Q4_1
-
-void quantize_q4_1(const float *x, void *dst, int64_t n) {
-  auto *y = static_cast<qinfer_block_q4_1 *>(dst);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    rtn_affine(x + b * QK, 15, &y[b].d, &y[b].m, q);
-    pack_nibbles(q, y[b].qs);
+  // Against Q8_0, or for the affine formats Q8_1, whose s = a_d * sum(qa) folds the minimum in:
+  // sum (d q + m) a_d qa = d a_d sum q qa + m s.
+  static float vec_dot(const void *w, const void *a, int64_t n) {
+    const auto *x = static_cast<const Block *>(w);
+    uint8_t q[QK];
+    float sum = 0;
+    for (int64_t b = 0; b < n / QK; b++) {
+      unpack(x[b], q);
+      const float d = qinfer_half_to_f32(x[b].d);
+      if constexpr (Affine) {
+        const auto &y = static_cast<const qinfer_block_q8_1 *>(a)[b];
+        sum += float(dot_block(q, 0, y.qs)) * d * qinfer_half_to_f32(y.d) + qinfer_half_to_f32(x[b].m) * qinfer_half_to_f32(y.s);
+      } else {
+        const auto &y = static_cast<const qinfer_block_q8_0 *>(a)[b];
+        sum += float(dot_block(q, half, y.qs)) * d * qinfer_half_to_f32(y.d);
+      }
+    }
+    return sum;
   }
-}
+};
 
-void quantize_q4_1_weighted(const float *x, void *dst, int64_t n, const float *imp) {
-  auto *y = static_cast<qinfer_block_q4_1 *>(dst);
-  const float *w = importance_or_ones(imp, n);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    weighted_affine(x + b * QK, w + b * QK, 15, &y[b].d, &y[b].m, q);
-    pack_nibbles(q, y[b].qs);
-  }
-}
+using Q4_0 = Legacy<qinfer_block_q4_0, 4, false>;
+using Q4_1 = Legacy<qinfer_block_q4_1, 4, true>;
+using Q5_0 = Legacy<qinfer_block_q5_0, 5, false>;
+using Q5_1 = Legacy<qinfer_block_q5_1, 5, true>;
 
-void dequantize_q4_1(const void *src, float *dst, int64_t n) {
-  const auto *y = static_cast<const qinfer_block_q4_1 *>(src);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    const float d = qinfer_half_to_f32(y[b].d), m = qinfer_half_to_f32(y[b].m);
-    unpack_nibbles(y[b].qs, q);
-    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(q[j]) * d + m;
-  }
-}
+}  // namespace
 
-float vec_dot_q4_1(const void *w, const void *a, int64_t n) {
-  const auto *x = static_cast<const qinfer_block_q4_1 *>(w);
-  const auto *y = static_cast<const qinfer_block_q8_1 *>(a);
-  uint8_t q[QK];
-  float sum = 0;
-  for (int64_t b = 0; b < n / QK; b++) {
-    unpack_nibbles(x[b].qs, q);
-    // sum (d q + m) a_d qa = d a_d sum q qa + m * (a_d sum qa), the last factor stored as s
-    sum += float(dot_block(q, 0, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d) +
-           qinfer_half_to_f32(x[b].m) * qinfer_half_to_f32(y[b].s);
-  }
-  return sum;
-}
+#define QINFER_LEGACY_FORMAT(fmt, F)                                                                             \
+  void quantize_##fmt(const float *x, void *dst, int64_t n) { F::quantize(x, dst, n, nullptr); }                  \
+  void quantize_##fmt##_weighted(const float *x, void *dst, int64_t n, const float *imp) {                       \
+    F::quantize(x, dst, n, importance_or_ones(imp, n));                                                          \
+  }                                                                                                              \
+  void dequantize_##fmt(const void *src, float *dst, int64_t n) { F::dequantize(src, dst, n); }                  \
+  float vec_dot_##fmt(const void *w, const void *a, int64_t n) { return F::vec_dot(w, a, n); }
 
-// ---- Q5_0
+QINFER_LEGACY_FORMAT(q4_0, Q4_0)
+QINFER_LEGACY_FORMAT(q4_1, Q4_1)
+QINFER_LEGACY_FORMAT(q5_0, Q5_0)
+QINFER_LEGACY_FORMAT(q5_1, Q5_1)
 
-void quantize_q5_0(const float *x, void *dst, int64_t n) {
-  auto *y = static_cast<qinfer_block_q5_0 *>(dst);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    rtn_symmetric(x + b * QK, 16, &y[b].d, q);
-    pack_nibbles(q, y[b].qs);
-    pack_high_bits(q, y[b].qh);
-  }
-}
-
-void quantize_q5_0_weighted(const float *x, void *dst, int64_t n, const float *imp) {
-  auto *y = static_cast<qinfer_block_q5_0 *>(dst);
-  const float *w = importance_or_ones(imp, n);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    weighted_symmetric(x + b * QK, w + b * QK, -16, 15, &y[b].d, q);
-    pack_nibbles(q, y[b].qs);
-    pack_high_bits(q, y[b].qh);
-  }
-}
-
-void dequantize_q5_0(const void *src, float *dst, int64_t n) {
-  const auto *y = static_cast<const qinfer_block_q5_0 *>(src);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    const float d = qinfer_half_to_f32(y[b].d);
-    unpack5(y[b].qs, y[b].qh, q);
-    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(int(q[j]) - 16) * d;
-  }
-}
-
-float vec_dot_q5_0(const void *w, const void *a, int64_t n) {
-  const auto *x = static_cast<const qinfer_block_q5_0 *>(w);
-  const auto *y = static_cast<const qinfer_block_q8_0 *>(a);
-  uint8_t q[QK];
-  float sum = 0;
-  for (int64_t b = 0; b < n / QK; b++) {
-    unpack5(x[b].qs, x[b].qh, q);
-    sum += float(dot_block(q, 16, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d);
-  }
-  return sum;
-}
-
-// ---- Q5_1
-
-void quantize_q5_1(const float *x, void *dst, int64_t n) {
-  auto *y = static_cast<qinfer_block_q5_1 *>(dst);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    rtn_affine(x + b * QK, 31, &y[b].d, &y[b].m, q);
-    pack_nibbles(q, y[b].qs);
-    pack_high_bits(q, y[b].qh);
-  }
-}
-
-void quantize_q5_1_weighted(const float *x, void *dst, int64_t n, const float *imp) {
-  auto *y = static_cast<qinfer_block_q5_1 *>(dst);
-  const float *w = importance_or_ones(imp, n);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    weighted_affine(x + b * QK, w + b * QK, 31, &y[b].d, &y[b].m, q);
-    pack_nibbles(q, y[b].qs);
-    pack_high_bits(q, y[b].qh);
-  }
-}
-
-void dequantize_q5_1(const void *src, float *dst, int64_t n) {
-  const auto *y = static_cast<const qinfer_block_q5_1 *>(src);
-  uint8_t q[QK];
-  for (int64_t b = 0; b < n / QK; b++) {
-    const float d = qinfer_half_to_f32(y[b].d), m = qinfer_half_to_f32(y[b].m);
-    unpack5(y[b].qs, y[b].qh, q);
-    for (int j = 0; j < QK; j++) dst[b * QK + j] = float(q[j]) * d + m;
-  }
-}
-
-float vec_dot_q5_1(const void *w, const void *a, int64_t n) {
-  const auto *x = static_cast<const qinfer_block_q5_1 *>(w);
-  const auto *y = static_cast<const qinfer_block_q8_1 *>(a);
-  uint8_t q[QK];
-  float sum = 0;
-  for (int64_t b = 0; b < n / QK; b++) {
-    unpack5(x[b].qs, x[b].qh, q);
-    sum += float(dot_block(q, 0, y[b].qs)) * qinfer_half_to_f32(x[b].d) * qinfer_half_to_f32(y[b].d) +
-           qinfer_half_to_f32(x[b].m) * qinfer_half_to_f32(y[b].s);
-  }
-  return sum;
-}
+#undef QINFER_LEGACY_FORMAT
 
 // ---- Q8_0 and Q8_1
 

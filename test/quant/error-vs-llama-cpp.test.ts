@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { native, packageRoot } from '../../lib/binding.js';
+import { readSafetensors } from '../../lib/safetensors.js';
 // @ts-expect-error: plain ESM script shared with the measurement CLI
 import { fixtureModel, loadFixtureRows, measureQinfer, syntheticImatrix, weightFormats } from '../../scripts/format-error.mjs';
 
@@ -21,10 +22,10 @@ const reference = JSON.parse(
 const present = existsSync(fixtureModel as string);
 if (!present) console.log(`skipping the comparison with llama.cpp's error: ${fixtureModel as string} is absent`);
 
-describe.skipIf(!present)('quantization error against llama.cpp on the fixture weights', () => {
-  const data = present ? loadFixtureRows(reference.rowsPerTensor) : undefined;
-  const imatrix = present ? syntheticImatrix(1024) : undefined;
+const data = present ? await loadFixtureRows(readSafetensors, reference.rowsPerTensor) : undefined;
+const imatrix = present ? syntheticImatrix(1024) : undefined;
 
+describe.skipIf(!present)('quantization error against llama.cpp on the fixture weights', () => {
   for (const [name, type] of weightFormats as [string, number][]) {
     it(`${name}: no worse than llama.cpp, plain and importance-weighted`, () => {
       const ref = reference.errors[name]!;

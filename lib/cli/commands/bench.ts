@@ -1,27 +1,55 @@
-// qinfer bench <model>: prompt processing and generation throughput, repeated, with min/median/max.
+// qinfer bench <model> (model throughput, bench-model.ts) or qinfer bench --kernels: CPU kernel speed against the measured memory bandwidth.
 import { parseArgs } from 'node:util';
 
-import { loadModel } from '../../model.js';
-import { invalid } from '../../options.js';
-import { backendOption, intOption } from '../args.js';
+import { KERNEL_FORMATS, KERNEL_ISAS, type KernelBenchReport, type KernelBenchResult, type KernelIsa, benchKernels } from '../../bench-kernels.js';
+import { native } from '../../binding.js';
+import { expectInteger, expectNumber, expectOneOf, invalid } from '../../options.js';
+import { modelBenchCommand, modelBenchHelp } from './bench-model.js';
 
-const help = `qinfer bench <model.gguf> [options]
+const kernelHelp = `qinfer bench --kernels [--json] [--threads N] [--isa a,b] [--formats f,g] [--batches 1,4,...]
+             [--shapes 4096x4096,4096x14336] [--min-seconds S]
 
-  --pp <N>          prompt tokens evaluated in one go (default 512)
-  --tg <N>          tokens generated one by one after a 1-token prompt (default 128)
-  --reps <N>        repetitions of each, after one warm-up (default 3)
-  --backend <B>, --threads <N>
-  --json            print {"pp": {"tps": {"min", "median", "max"}}, "tg": {...}, ...}`;
+Measures this machine's memory read bandwidth, then per format: matrix-vector GB/s at each ISA level
+(with its fraction of the bandwidth; decode cycles through weight copies larger than the cache) and
+matrix-matrix GFLOP/s per batch at the best level. Each figure is the fastest of several repetitions.
+  --threads N       threads (default: physical cores)
+  --isa a,b         levels for the matrix-vector rows (generic, avx2, avx512, avx512vnni; default: all)
+  --formats f,g     formats (default: ${KERNEL_FORMATS.join(', ')})
+  --batches ...     matrix-matrix batch sizes (default 1,4,16,64,256,512; "" for none)
+  --min-seconds S   minimum time per measurement (default 0.3)
+  --json            one JSON object: {"bandwidthGBps", "results": [{op, format, isa, rows, cols, batch,
+                    seconds, gbps, gflops, fractionOfBandwidth, ...}]}`;
 
-interface Stats {
-  tokens: number;
-  tps: { min: number; median: number; max: number };
-  runs: number[];
+const list = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
+
+function formatRow(r: KernelBenchResult): string {
+  const shape = `${r.rows}x${r.cols}`.padEnd(11);
+  if (r.op === 'matvec')
+    return `matvec  ${r.format.padEnd(7)} ${r.isa.padEnd(11)} ${shape} ${r.gbps.toFixed(1).padStart(6)} GB/s  ${(100 * r.fractionOfBandwidth).toFixed(0).padStart(4)}% of bandwidth`;
+  return `matmul  ${r.format.padEnd(7)} ${r.isa.padEnd(11)} ${shape} batch ${String(r.batch).padStart(3)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s`;
 }
 
-function stats(tokens: number, runs: number[]): Stats {
-  const s = [...runs].sort((a, b) => a - b);
-  return { tokens, tps: { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! }, runs };
+export async function kernelBenchCommand(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const json = values.json === true;
+  const isas = list(values.isa as string | undefined)?.map((v) => expectOneOf(v, KERNEL_ISAS, '--isa')) as KernelIsa[] | undefined;
+  const shapes = list(values.shapes as string | undefined)?.map((s) => {
+    const m = /^(\d+)x(\d+)$/.exec(s);
+    if (!m) throw invalid('ROWSxCOLS', '--shapes', s);
+    return [Number(m[1]), Number(m[2])] as [number, number];
+  });
+  const batchList = values.batches === undefined ? undefined : list(values.batches as string)!.map((v) => expectInteger(Number(v), '--batches', 1, 65536));
+  const report: KernelBenchReport = await benchKernels({
+    threads: values.threads === undefined ? undefined : expectInteger(Number(values.threads), '--threads', 1, 1024),
+    isas,
+    formats: list(values.formats as string | undefined),
+    shapes,
+    batches: batchList,
+    minSeconds: values['min-seconds'] === undefined ? undefined : expectNumber(Number(values['min-seconds']), '--min-seconds', 0, 60),
+    onBandwidth: json ? undefined : (gbps, threads) => console.log(`read bandwidth ${gbps.toFixed(1)} GB/s with ${threads} threads (${native().cpuInfo().model})\n`),
+    onResult: json ? undefined : (r) => console.log(formatRow(r)),
+  });
+  if (json) console.log(JSON.stringify(report));
+  return 0;
 }
 
 export default async function benchCommand(argv: string[]): Promise<number> {
@@ -29,69 +57,26 @@ export default async function benchCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
+      kernels: { type: 'boolean' },
       pp: { type: 'string' },
       tg: { type: 'string' },
       reps: { type: 'string' },
       backend: { type: 'string' },
-      threads: { type: 'string' },
       json: { type: 'boolean' },
+      threads: { type: 'string' },
+      isa: { type: 'string' },
+      formats: { type: 'string' },
+      batches: { type: 'string' },
+      shapes: { type: 'string' },
+      'min-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log(help);
+    console.log(`${modelBenchHelp}\n\n${kernelHelp}`);
     return 0;
   }
-  const [path] = positionals;
-  if (!path || positionals.length > 1) throw invalid('one model path', '<model>', positionals.join(' ') || undefined);
-  const pp = intOption(values.pp, '--pp') ?? 512;
-  const tg = intOption(values.tg, '--tg') ?? 128;
-  const reps = intOption(values.reps, '--reps') ?? 3;
-  if (pp < 1 || tg < 2 || reps < 1) throw invalid('--pp >= 1, --tg >= 2 and --reps >= 1', '--pp/--tg/--reps', `${pp}/${tg}/${reps}`);
-  const model = await loadModel(path, {
-    backend: backendOption(values.backend),
-    threads: intOption(values.threads, '--threads'),
-    contextSize: Math.max(pp, tg + 1),
-    batchSize: pp,
-    sequences: 1,
-  });
-  try {
-    // Every run starts with a different first token, so nothing is served from the prefix cache.
-    let first = 0;
-    const prompt = (n: number) => Array.from({ length: n }, (_, i) => (first * 7919 + i * 104729 + 13) % model.vocabularySize);
-    const prefill = async (n: number) => {
-      first++;
-      const t0 = performance.now();
-      await model.evaluate(prompt(n));
-      return n / ((performance.now() - t0) / 1000);
-    };
-    const generate = async (n: number) => {
-      first++;
-      const s = await model.generate(prompt(1), { maxTokens: n, ignoreEog: true }).summary;
-      return s.generationTokensPerSecond;
-    };
-    await prefill(Math.min(pp, 32));
-    await generate(4);
-    const ppRuns: number[] = [], tgRuns: number[] = [];
-    for (let r = 0; r < reps; r++) ppRuns.push(await prefill(pp));
-    for (let r = 0; r < reps; r++) tgRuns.push(await generate(tg));
-    const result = {
-      model: path,
-      threads: model.stats().threads,
-      memory: model.memory(),
-      pp: stats(pp, ppRuns),
-      tg: stats(tg, tgRuns),
-    };
-    if (values.json) {
-      console.log(JSON.stringify(result));
-    } else {
-      const f = (s: Stats) => `${s.tps.median.toFixed(2)} t/s (min ${s.tps.min.toFixed(2)}, max ${s.tps.max.toFixed(2)})`;
-      console.log(`${path}: ${(result.memory.fileBytes / 2 ** 20).toFixed(1)} MiB, ${result.threads} threads, ${reps} runs`);
-      console.log(`prompt     pp${pp}  ${f(result.pp)}`);
-      console.log(`generation tg${tg}  ${f(result.tg)}`);
-    }
-  } finally {
-    model.close();
-  }
-  return 0;
+  if (!values.kernels) return modelBenchCommand(positionals, values);
+  if (positionals.length) throw invalid('no model with --kernels', 'qinfer bench', positionals.join(' '));
+  return kernelBenchCommand(values);
 }
