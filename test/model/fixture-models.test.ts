@@ -106,14 +106,15 @@ describe.skipIf(!haveStories)(`stories260K against llama.cpp on the same GGUF (s
         worst = Math.max(worst, e);
         expect(e, `prompt ${i} position ${pos}`).toBeLessThan(1e-2);
       }
-      // Where the two differ, our top two logits must be within 1e-3 of the largest: a tie either may break.
+      // Where the two differ, our top two logits must lie within llama.cpp's own logit error (1e-2 of the
+      // largest; ours is exact to ~1e-6 on gcide): a near-tie that its rounding may break either way.
       const ours2 = await greedy(model, p, 24), theirs2 = continuations[i]!;
       const k = ours2.findIndex((t, j) => t !== theirs2[j]);
       if (k >= 0) {
         const last = await model.evaluate([...p, ...ours2.slice(0, k)]);
         const sorted = [...last].sort((a, b) => b - a);
         const scale = Math.max(...Array.from(last, Math.abs));
-        expect(sorted[0]! - sorted[1]!, `prompt ${JSON.stringify(p)} step ${k}: ${ours2[k]} vs llama.cpp's ${theirs2[k]}`).toBeLessThan(1e-3 * scale);
+        expect(sorted[0]! - sorted[1]!, `prompt ${JSON.stringify(p)} step ${k}: ${ours2[k]} vs llama.cpp's ${theirs2[k]}`).toBeLessThan(1e-2 * scale);
         expect(last[theirs2[k]!]).toBe(sorted[1]);
       }
     }
