@@ -80,6 +80,8 @@ export class Vocab {
   /** Control, user-defined and unknown tokens, longest text first: matched in raw text first. */
   readonly specialIds: number[];
   readonly chatTemplate: string | undefined;
+  /** Metadata that was ignored, as llama.cpp ignores it (e.g. a special id outside the vocabulary). */
+  readonly warnings: string[] = [];
 
   constructor(data: TokenizerData) {
     if (data.model === 'llama') this.kind = 'spm';
@@ -132,13 +134,16 @@ export class Vocab {
       }
     }
 
-    // Defaults per model, then the file's own values (llama.cpp's rules).
+    // Defaults per model, then the file's own values (llama.cpp's rules: an id outside the
+    // vocabulary leaves the default in place).
     const spm = this.kind === 'spm';
     const llama3 = this.preFamily === 'llama3';
     const id = (value: number | undefined, fallback: number | undefined, key: string): number | undefined => {
-      if (value === undefined) return fallback !== undefined && fallback < n ? fallback : undefined;
+      const usable = fallback !== undefined && fallback < n ? fallback : undefined;
+      if (value === undefined) return usable;
       if (!Number.isInteger(value) || value < 0 || value >= n) {
-        throw new BadFileError(`Special token id ${value} of ${key} is outside the vocabulary of ${n} tokens`);
+        this.warnings.push(`${key} = ${value} is outside the vocabulary of ${n} tokens; using ${usable ?? 'none'}`);
+        return usable;
       }
       return value;
     };

@@ -10,8 +10,9 @@ export type Fragment = string | number;
 const PREFIX = 3;
 
 export class SpecialSplitter {
-  /** Prefix → the special tokens that start with it. */
-  private readonly byPrefix = new Map<string, number[]>();
+  /** Prefix → the special tokens that start with it: all of them, and the always-recognized ones. */
+  private readonly withControl = new Map<string, number[]>();
+  private readonly userDefined = new Map<string, number[]>();
   /** Position of each special token in llama.cpp's order (longest first). */
   private readonly rank = new Map<number, number>();
 
@@ -19,9 +20,13 @@ export class SpecialSplitter {
     vocab.specialIds.forEach((id, i) => {
       this.rank.set(id, i);
       const prefix = vocab.texts[id]!.slice(0, PREFIX);
-      const group = this.byPrefix.get(prefix);
-      if (group) group.push(id);
-      else this.byPrefix.set(prefix, [id]);
+      // Control and unknown tokens are only recognized on request; user-defined ones always are.
+      const maps = vocab.attrs[id]! & (ATTR_CONTROL | ATTR_UNKNOWN) ? [this.withControl] : [this.withControl, this.userDefined];
+      for (const map of maps) {
+        const group = map.get(prefix);
+        if (group) group.push(id);
+        else map.set(prefix, [id]);
+      }
     });
   }
 
@@ -56,18 +61,13 @@ export class SpecialSplitter {
     return fragments;
   }
 
-  /**
-   * The special tokens to look for, in llama.cpp's order: those that occur in the text at all.
-   * Control and unknown tokens count only with parseSpecial; user-defined ones always do.
-   */
+  /** The special tokens to look for, in llama.cpp's order: those that occur in the text at all. */
   private present(text: string, parseSpecial: boolean): number[] {
     const found: number[] = [];
-    for (const [prefix, group] of this.byPrefix) {
-      const candidates = group.filter((id) => parseSpecial || !(this.vocab.attrs[id]! & (ATTR_CONTROL | ATTR_UNKNOWN)));
-      if (candidates.length === 0) continue;
+    for (const [prefix, group] of parseSpecial ? this.withControl : this.userDefined) {
       const seen = new Set<number>();
-      for (let at = text.indexOf(prefix); at >= 0 && seen.size < candidates.length; at = text.indexOf(prefix, at + 1)) {
-        for (const id of candidates) if (!seen.has(id) && text.startsWith(this.vocab.texts[id]!, at)) seen.add(id);
+      for (let at = text.indexOf(prefix); at >= 0 && seen.size < group.length; at = text.indexOf(prefix, at + 1)) {
+        for (const id of group) if (!seen.has(id) && text.startsWith(this.vocab.texts[id]!, at)) seen.add(id);
       }
       found.push(...seen);
     }

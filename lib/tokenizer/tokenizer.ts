@@ -35,6 +35,8 @@ export class Tokenizer {
   readonly addEos: boolean;
   /** The Jinja chat template stored with the vocabulary (`tokenizer.chat_template`). */
   readonly chatTemplate: string | undefined;
+  /** Metadata ignored as llama.cpp ignores it, e.g. a special token id outside the vocabulary. */
+  readonly warnings: readonly string[];
 
   private readonly vocab: Vocab;
   private readonly encoder: SpmEncoder | BpeEncoder;
@@ -55,6 +57,7 @@ export class Tokenizer {
     this.addBos = vocab.addBos;
     this.addEos = vocab.addEos;
     this.chatTemplate = vocab.chatTemplate;
+    this.warnings = vocab.warnings;
     this.encoder = vocab.kind === 'spm' ? new SpmEncoder(vocab) : new BpeEncoder(vocab);
     this.specials = new SpecialSplitter(vocab);
     this.pieces = new PieceTable(vocab);

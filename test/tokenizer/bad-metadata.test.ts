@@ -24,11 +24,21 @@ describe('bad tokenizer metadata', () => {
     ['BPE without merges', { ...bpe, merges: undefined }, BadFileError, /no merges/],
     ['too few scores', { ...spm, scores: [0, 0] }, BadFileError, /scores has 2 entries for 5 tokens/],
     ['too few token types', { ...spm, tokenTypes: [1] }, BadFileError, /token_type has 1 entries for 5 tokens/],
-    ['a BOS id outside the vocabulary', { ...spm, bosId: 5 }, BadFileError, /Special token id 5 of tokenizer.ggml.bos_token_id/],
   ])('%s', (_, data, errorClass, message) => {
     const build = () => new Tokenizer(data as never);
     expect(build).toThrow(errorClass);
     expect(build).toThrow(message);
+  });
+
+  it('special ids outside the vocabulary fall back to the defaults with a warning, as in llama.cpp', () => {
+    const tok = new Tokenizer({ ...spm, bosId: 5, padId: -1 });
+    expect(tok.bosId).toBe(1);
+    expect(tok.padId).toBeUndefined();
+    expect(tok.warnings).toEqual([
+      'tokenizer.ggml.bos_token_id = 5 is outside the vocabulary of 5 tokens; using 1',
+      'tokenizer.ggml.padding_token_id = -1 is outside the vocabulary of 5 tokens; using none',
+    ]);
+    expect(new Tokenizer(spm).warnings).toEqual([]);
   });
 
   it('GGUF metadata of the wrong type or without a tokenizer', async () => {
