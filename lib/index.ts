@@ -25,6 +25,7 @@ export { ggmlTypes, findGgmlType, tensorBytes, GGML_TYPE, type GgmlType } from '
 export { loadModel, Model, type LoadModelOptions, type EvaluateOptions, type ModelMemory, type ModelStats } from './model.js';
 export { Generation, type GenerateOptions, type GeneratedToken, type GenerationSummary, type FinishReason } from './generation.js';
 export { llamaHparams, type LlamaHparams } from './model-spec.js';
+export { convert, type ConvertOptions, type ConvertResult, type ConvertProgress, type ConvertType } from './convert.js';
 export { Tokenizer, type EncodeOptions } from './tokenizer/tokenizer.js';
 export type { DecodeOptions, StreamDecoder } from './tokenizer/decoder.js';
 export type { TokenizerData } from './tokenizer/data.js';

@@ -101,3 +101,17 @@ describe(`llama2.c import (seed ${testSeed})`, () => {
     await expect(planLlama2c(join(dir, 'absent.bin'), 'f32')).rejects.toMatchObject({ code: 'E_IO' });
   });
 });
+
+describe('the float64 reference helper', () => {
+  it('rounds to half precision like IEEE binary16 (ties to even, subnormals)', async () => {
+    const { roundToF16 } = await import('../helpers/llama2c-reference.js');
+    expect(roundToF16(1)).toBe(1);
+    expect(roundToF16(1 + 2 ** -11)).toBe(1); // tie between 1 and 1 + 2^-10 -> even mantissa
+    expect(roundToF16(1 + 3 * 2 ** -11)).toBe(1 + 2 ** -9);
+    expect(roundToF16(-65504)).toBe(-65504);
+    expect(roundToF16(0.1)).toBe(0.0999755859375);
+    expect(roundToF16(2 ** -24)).toBe(2 ** -24);
+    expect(roundToF16(3 * 2 ** -26)).toBe(2 ** -24);
+    expect(roundToF16(0)).toBe(0);
+  });
+});

@@ -13,12 +13,14 @@ describe.skipIf(!available)('1 MB of GCIDE text', () => {
   it.each(VOCABS)('%s', async (name) => {
     const tok = await loadVocab(name);
     const text = readFileSync(textPath, 'utf8').slice(0, 1_000_000);
-    const start = performance.now();
+    // Process CPU time, not wall time: other processes on a busy machine do not count.
+    const start = process.cpuUsage();
     const ids = tok.encode(text);
-    const ms = performance.now() - start;
-    console.log(`tokenizer speed: ${name} encodes 1 MB into ${ids.length} tokens in ${ms.toFixed(0)} ms`);
+    const used = process.cpuUsage(start);
+    const ms = (used.user + used.system) / 1000;
+    console.log(`tokenizer speed: ${name} encodes 1 MB into ${ids.length} tokens in ${ms.toFixed(0)} ms of CPU time`);
     expect(tok.decode(ids)).toBe(text);
-    // Well under a second on a quiet machine; the bound leaves room for a loaded 2-core CI box.
-    expect(ms).toBeLessThan(2000);
+    // A fresh tokenizer (cold JIT, empty word cache) takes 0.26-0.43 s here.
+    expect(ms).toBeLessThan(1000);
   });
 });

@@ -94,6 +94,16 @@ describe('SentencePiece byte fallback and leading space', () => {
   });
 });
 
+describe('SentencePiece without add_space_prefix', () => {
+  it('puts no space before the text and keeps the first space when decoding', async () => {
+    const withPrefix = toks['llama-spm'];
+    const tok = new Tokenizer({ ...(await loadVocabData('llama-spm')), addSpacePrefix: false });
+    expect(tok.encode(' Hello world')).toEqual(withPrefix.encode('Hello world'));
+    expect(tok.encode('Hello')).not.toEqual(withPrefix.encode('Hello'));
+    expect(tok.decode(tok.encode(' Hello world'))).toBe(' Hello world');
+  });
+});
+
 describe('stream decoder', () => {
   // Characters of 2, 3 and 4 UTF-8 bytes that the vocabularies split over several tokens.
   const text = 'é中文🦙 naïve 😀👍🏽 ½ ∑ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢';

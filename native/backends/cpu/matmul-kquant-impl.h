@@ -11,47 +11,72 @@
 namespace qinfer::cpu {
 namespace {
 
-// Per-row state of one super-block: y = d * sum_g sc[g] * dot_g(q, x) - dmin * sum_g m[g] * bsum_g(x),
-// over the 16 groups of 16.
+// Per-row state of one super-block: y = d * sum_g sc[g] * dot_g(q, x) - dmin * sum_g m[g] * bsum_g(x)
+// over the 16 groups of 16. Scales are int16 lanes that a byte shuffle spreads over a sub-block.
 struct KPrep {
   float d, dmin;
-  alignas(32) int16_t sc[16];
-  alignas(32) int16_t m[16];
+  __m256i sc_lo, sc_hi;  // scales of groups 0..7 and 8..15 (per-16 formats), or the 8 sub-block scales
+  __m256i m16;           // the 16 groups' minimums
 };
 
 inline float kh2f(qinfer_half h) { return _cvtsh_ss(h); }
 
 inline __m256i load32(const uint8_t *p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)); }
+inline __m128i load16(const void *p) { return _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)); }
+inline __m256i both_lanes(__m128i v) { return _mm256_broadcastsi128_si256(v); }
 
 // Bits [shift, shift + width) of every byte of v (shift and width small).
 inline __m256i bits_of(__m256i v, int shift, int mask) {
   return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi8(char(mask)));
 }
 
+// Shuffle masks picking int16 lane a for the low 128 bits and b for the high: per-32 scales use a = b
+// = k; per-16 scales use (2k, 2k+1) of the half that holds them.
+alignas(32) const uint8_t kScaleShuffle32[8][32] = {
+#define QINFER_S(a) a * 2, a * 2 + 1
+#define QINFER_ROW(a) {QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), \
+                       QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a)}
+    QINFER_ROW(0), QINFER_ROW(1), QINFER_ROW(2), QINFER_ROW(3), QINFER_ROW(4), QINFER_ROW(5), QINFER_ROW(6), QINFER_ROW(7)};
+#undef QINFER_ROW
+#define QINFER_ROW(a, b) {QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), QINFER_S(a), \
+                          QINFER_S(b), QINFER_S(b), QINFER_S(b), QINFER_S(b), QINFER_S(b), QINFER_S(b), QINFER_S(b), QINFER_S(b)}
+alignas(32) const uint8_t kScaleShuffle16[4][32] = {QINFER_ROW(0, 1), QINFER_ROW(2, 3), QINFER_ROW(4, 5), QINFER_ROW(6, 7)};
+#undef QINFER_ROW
+#undef QINFER_S
+
+inline __m256i scale32(const KPrep &p, int k) { return _mm256_shuffle_epi8(p.sc_lo, load32(kScaleShuffle32[k])); }
+inline __m256i scale16(const KPrep &p, int k) { return _mm256_shuffle_epi8(k < 4 ? p.sc_lo : p.sc_hi, load32(kScaleShuffle16[k % 4])); }
+
+// 16 int16 scales (groups 0..15) into the two shuffle sources.
+inline void set_scales16(KPrep &p, __m256i sc16) {
+  p.sc_lo = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+  p.sc_hi = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+}
+
 struct FmtQ2_K {
   using Block = qinfer_block_q2_k;
-  static constexpr bool kSigned = false, kMins = true;
+  static constexpr bool kSigned = false, kMins = true, kPer16 = true;
   static void prepare(const Block &b, KPrep &p) {
     p.d = kh2f(b.d);
     p.dmin = kh2f(b.dmin);
-    for (int g = 0; g < 16; g++) {
-      p.sc[g] = int16_t(b.scales[g] & 15);
-      p.m[g] = int16_t(b.scales[g] >> 4);
-    }
+    __m128i v = load16(b.scales), low = _mm_set1_epi8(0x0F);
+    set_scales16(p, _mm256_cvtepu8_epi16(_mm_and_si128(v, low)));
+    p.m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), low));
   }
   static __m256i quants(const Block &b, int k) { return bits_of(load32(b.qs + 32 * (k / 4)), 2 * (k % 4), 3); }
 };
 
 struct FmtQ3_K {
   using Block = qinfer_block_q3_k;
-  static constexpr bool kSigned = false, kMins = true;
+  static constexpr bool kSigned = false, kMins = true, kPer16 = true;
   static void prepare(const Block &b, KPrep &p) {
     p.d = kh2f(b.d);
     p.dmin = p.d;  // q - 4 folds into a "minimum" of 4 * scale
-    for (int g = 0; g < 16; g++) {
-      p.sc[g] = int16_t(qinfer_q3k_scale(g, b.scales));
-      p.m[g] = int16_t(4 * p.sc[g]);
-    }
+    alignas(16) int8_t sc[16];
+    for (int g = 0; g < 16; g++) sc[g] = int8_t(qinfer_q3k_scale(g, b.scales));
+    __m256i sc16 = _mm256_cvtepi8_epi16(load16(sc));
+    set_scales16(p, sc16);
+    p.m16 = _mm256_slli_epi16(sc16, 2);
   }
   static __m256i quants(const Block &b, int k) {
     __m256i lo = bits_of(load32(b.qs + 32 * (k / 4)), 2 * (k % 4), 3);
@@ -60,18 +85,22 @@ struct FmtQ3_K {
   }
 };
 
+// Q4_K/Q5_K: 8 six-bit scales and minimums from 12 packed bytes (see qinfer_k4_scale_min), as 8 bytes each.
 inline void k4_scales(const uint8_t *packed, KPrep &p) {
-  for (int j = 0; j < 8; j++) {
-    uint8_t sc, m;
-    qinfer_k4_scale_min(j, packed, &sc, &m);
-    p.sc[2 * j] = p.sc[2 * j + 1] = sc;
-    p.m[2 * j] = p.m[2 * j + 1] = m;
-  }
+  uint32_t a, b, c;
+  std::memcpy(&a, packed, 4);
+  std::memcpy(&b, packed + 4, 4);
+  std::memcpy(&c, packed + 8, 4);
+  const uint64_t sc = uint64_t(a & 0x3F3F3F3Fu) | uint64_t((c & 0x0F0F0F0Fu) | ((a & 0xC0C0C0C0u) >> 2)) << 32;
+  const uint64_t m = uint64_t(b & 0x3F3F3F3Fu) | uint64_t(((c >> 4) & 0x0F0F0F0Fu) | ((b & 0xC0C0C0C0u) >> 2)) << 32;
+  p.sc_lo = both_lanes(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(sc))));
+  __m128i m8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(m)));
+  p.m16 = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
 }
 
 struct FmtQ4_K {
   using Block = qinfer_block_q4_k;
-  static constexpr bool kSigned = false, kMins = true;
+  static constexpr bool kSigned = false, kMins = true, kPer16 = false;
   static void prepare(const Block &b, KPrep &p) {
     p.d = kh2f(b.d);
     p.dmin = kh2f(b.dmin);
@@ -82,7 +111,7 @@ struct FmtQ4_K {
 
 struct FmtQ5_K {
   using Block = qinfer_block_q5_k;
-  static constexpr bool kSigned = false, kMins = true;
+  static constexpr bool kSigned = false, kMins = true, kPer16 = false;
   static void prepare(const Block &b, KPrep &p) {
     p.d = kh2f(b.d);
     p.dmin = kh2f(b.dmin);
@@ -96,14 +125,13 @@ struct FmtQ5_K {
 
 struct FmtQ6_K {
   using Block = qinfer_block_q6_k;
-  static constexpr bool kSigned = false, kMins = true;
+  static constexpr bool kSigned = false, kMins = true, kPer16 = true;
   static void prepare(const Block &b, KPrep &p) {
     p.d = kh2f(b.d);
     p.dmin = p.d;  // q - 32 folds into a "minimum" of 32 * scale
-    for (int g = 0; g < 16; g++) {
-      p.sc[g] = b.scales[g];
-      p.m[g] = int16_t(32 * b.scales[g]);
-    }
+    __m256i sc16 = _mm256_cvtepi8_epi16(load16(b.scales));
+    set_scales16(p, sc16);
+    p.m16 = _mm256_slli_epi16(sc16, 5);
   }
   static __m256i quants(const Block &b, int k) {
     int h = k / 4, s = k % 4;
@@ -115,21 +143,21 @@ struct FmtQ6_K {
 
 struct FmtIQ4_XS {
   using Block = qinfer_block_iq4_xs;
-  static constexpr bool kSigned = true, kMins = false;
+  static constexpr bool kSigned = true, kMins = false, kPer16 = false;
   static void prepare(const Block &b, KPrep &p) {
     p.d = kh2f(b.d);
     p.dmin = 0;
-    for (int g = 0; g < 8; g++) {
-      int ls = ((b.scales_l[g / 2] >> (4 * (g % 2))) & 15) | (((b.scales_h >> (2 * g)) & 3) << 4);
-      p.sc[2 * g] = p.sc[2 * g + 1] = int16_t(ls - 32);
-    }
+    alignas(16) int16_t sc[8];
+    for (int g = 0; g < 8; g++)
+      sc[g] = int16_t((((b.scales_l[g / 2] >> (4 * (g % 2))) & 15) | (((b.scales_h >> (2 * g)) & 3) << 4)) - 32);
+    p.sc_lo = both_lanes(load16(sc));
+    p.m16 = _mm256_setzero_si256();
   }
   static __m256i quants(const Block &b, int k) {
-    __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b.qs + 16 * k));
+    __m128i q = load16(b.qs + 16 * k);
     const __m128i m = _mm_set1_epi8(0x0F);
     __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
-    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(qinfer_iq4nl_values)));
-    return _mm256_shuffle_epi8(table, nib);
+    return _mm256_shuffle_epi8(both_lanes(load16(qinfer_iq4nl_values)), nib);
   }
 };
 
@@ -151,7 +179,6 @@ struct KTile {
       Act256 x[NT];
       for (int j = 0; j < NT; j++) x[j] = Act256(g.act + size_t(t + j) * g.act_stride, g.cols);
       __m256 acc[NR][NT];
-      float corr[NR][NT] = {};
       for (int i = 0; i < NR; i++)
         for (int j = 0; j < NT; j++) acc[i][j] = _mm256_setzero_ps();
       for (int64_t b = 0; b < nb; b++) {
@@ -164,7 +191,7 @@ struct KTile {
           __m256i q[NR], sc[NR];
           for (int i = 0; i < NR; i++) {
             q[i] = F::quants(w[i][b], k);
-            sc[i] = _mm256_set_m128i(_mm_set1_epi16(p[i].sc[2 * k + 1]), _mm_set1_epi16(p[i].sc[2 * k]));
+            sc[i] = F::kPer16 ? scale16(p[i], k) : scale32(p[i], k);
           }
           for (int j = 0; j < NT; j++) {
             __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].qs + b * 256 + k * 32));
@@ -176,15 +203,13 @@ struct KTile {
           __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].bsums + b * 16));
           for (int i = 0; i < NR; i++) {
             acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iacc[i][j]), _mm256_set1_ps(p[i].d * dx), acc[i][j]);
-            if (F::kMins) {
-              __m256i mv = _mm256_load_si256(reinterpret_cast<const __m256i *>(p[i].m));
-              corr[i][j] -= p[i].dmin * dx * float(hsum8_epi32(_mm256_madd_epi16(mv, bs)));
-            }
+            if (F::kMins)
+              acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p[i].m16, bs)), _mm256_set1_ps(-p[i].dmin * dx), acc[i][j]);
           }
         }
       }
       for (int j = 0; j < NT; j++)
-        for (int i = 0; i < NR; i++) g.y[(t + j) * g.ldy + r + i] = hsum8(acc[i][j]) + corr[i][j];
+        for (int i = 0; i < NR; i++) g.y[(t + j) * g.ldy + r + i] = hsum8(acc[i][j]);
     }
   };
 };

@@ -32,55 +32,55 @@ inline __m256i fifth_bits(const uint8_t *qh) {
   return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
-// A decoded block: q as bytes (unsigned 0..255 unless kSigned), and y = d * dot(q, x) + c * ds(x).
+// A decoded block: q as bytes (unsigned unless the format's kSigned), with
+// y = d * dot(q - kOffset, x) + m * ds(x) (m only where the format has kMin).
 struct Decoded {
   __m256i q;
-  float d, c;
+  float d, m;
 };
 
 struct FmtQ8_0 {
   using Block = qinfer_block_q8_0;
 #ifdef QINFER_USE_VNNI
   // vpdpbusd cannot saturate: shift to unsigned and take 128 * sum(x) back out.
-  static constexpr bool kSigned = false;
+  static constexpr bool kSigned = false, kMin = false;
+  static constexpr int kOffset = 128;
   static Decoded decode(const Block &b) {
-    float d = h2f(b.d);
     __m256i q = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs)), _mm256_set1_epi8(char(0x80)));
-    return {q, d, -128.0f * d};
+    return {q, h2f(b.d), 0.0f};
   }
 #else
-  static constexpr bool kSigned = true;
+  static constexpr bool kSigned = true, kMin = false;
+  static constexpr int kOffset = 0;
   static Decoded decode(const Block &b) { return {_mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.qs)), h2f(b.d), 0.0f}; }
 #endif
 };
 
 struct FmtQ4_0 {
   using Block = qinfer_block_q4_0;
-  static constexpr bool kSigned = false;
-  static Decoded decode(const Block &b) {
-    float d = h2f(b.d);
-    return {nibbles32(b.qs), d, -8.0f * d};
-  }
+  static constexpr bool kSigned = false, kMin = false;
+  static constexpr int kOffset = 8;
+  static Decoded decode(const Block &b) { return {nibbles32(b.qs), h2f(b.d), 0.0f}; }
 };
 
 struct FmtQ4_1 {
   using Block = qinfer_block_q4_1;
-  static constexpr bool kSigned = false;
+  static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kOffset = 0;
   static Decoded decode(const Block &b) { return {nibbles32(b.qs), h2f(b.d), h2f(b.m)}; }
 };
 
 struct FmtQ5_0 {
   using Block = qinfer_block_q5_0;
-  static constexpr bool kSigned = false;
-  static Decoded decode(const Block &b) {
-    float d = h2f(b.d);
-    return {_mm256_or_si256(nibbles32(b.qs), fifth_bits(b.qh)), d, -16.0f * d};
-  }
+  static constexpr bool kSigned = false, kMin = false;
+  static constexpr int kOffset = 16;
+  static Decoded decode(const Block &b) { return {_mm256_or_si256(nibbles32(b.qs), fifth_bits(b.qh)), h2f(b.d), 0.0f}; }
 };
 
 struct FmtQ5_1 {
   using Block = qinfer_block_q5_1;
-  static constexpr bool kSigned = false;
+  static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kOffset = 0;
   static Decoded decode(const Block &b) { return {_mm256_or_si256(nibbles32(b.qs), fifth_bits(b.qh)), h2f(b.d), h2f(b.m)}; }
 };
 
@@ -91,15 +91,16 @@ inline __m256i iq4nl_lookup(__m256i nib) {
 
 struct FmtIQ4_NL {
   using Block = qinfer_block_iq4_nl;
-  static constexpr bool kSigned = true;
+  static constexpr bool kSigned = true, kMin = false;
+  static constexpr int kOffset = 0;
   static Decoded decode(const Block &b) { return {iq4nl_lookup(nibbles32(b.qs)), h2f(b.d), 0.0f}; }
 };
 
-// dot(q, x) of one block as 8 int32 lanes; signed weights go through |q| and x with q's sign.
+// base + dot(q, x) of one block as 8 int32 lanes; signed weights go through |q| and x with q's sign.
 template <bool kSigned>
-inline __m256i block_dot(__m256i q, __m256i x) {
-  if (kSigned) return dot_u8s8(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
-  return dot_u8s8(_mm256_setzero_si256(), q, x);
+inline __m256i block_dot(__m256i base, __m256i q, __m256i x) {
+  if (kSigned) return dot_u8s8(base, _mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
+  return dot_u8s8(base, q, x);
 }
 
 template <class F>
@@ -121,11 +122,14 @@ struct LegacyTile {
         for (int i = 0; i < NR; i++) q[i] = F::decode(w[i][b]);
         for (int j = 0; j < NT; j++) {
           __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].qs + b * 32));
-          float dx = x[j].d[b], dsx = x[j].ds[b];
+          // -kOffset * x, shared by the rows: the offset leaves the integer sum exactly.
+          __m256i base = _mm256_setzero_si256();
+          if (F::kOffset) base = _mm256_sub_epi32(base, dot_u8s8(base, _mm256_set1_epi8(char(F::kOffset)), xv));
+          float dx = x[j].d[b];
           for (int i = 0; i < NR; i++) {
-            __m256 p = _mm256_cvtepi32_ps(block_dot<F::kSigned>(q[i].q, xv));
+            __m256 p = _mm256_cvtepi32_ps(block_dot<F::kSigned>(base, q[i].q, xv));
             acc[i][j] = _mm256_fmadd_ps(p, _mm256_set1_ps(q[i].d * dx), acc[i][j]);
-            corr[i][j] += q[i].c * dsx;
+            if (F::kMin) corr[i][j] += q[i].m * x[j].ds[b];
           }
         }
       }

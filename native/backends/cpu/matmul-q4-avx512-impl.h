@@ -1,0 +1,81 @@
+// Q4_0 products two blocks per 512-bit register (the decode-critical format), for the AVX-512 units;
+// Act32 activations as in matmul-legacy-impl.h, whose 256-bit code handles an odd last block.
+#pragma once
+
+#include "matmul-legacy-impl.h"
+
+namespace qinfer::cpu {
+namespace {
+
+// Blocks b and b+1 of a Q4_0 row as 64 bytes in element order: [lo b, hi b, lo b+1, hi b+1].
+inline __m512i q4_pair(const qinfer_block_q4_0 *blk) {
+  __m256i both = _mm256_loadu2_m128i(reinterpret_cast<const __m128i *>(blk[1].qs), reinterpret_cast<const __m128i *>(blk[0].qs));
+  __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(both), _mm256_srli_epi16(both, 4), 1);  // [lo0 lo1 hi0 hi1]
+  v = _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
+  return _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+// [a x8, b x8] from two floats.
+inline __m512 pair_ps(float a, float b) {
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm512_castps128_ps512(_mm_setr_ps(a, b, 0, 0)));
+}
+
+inline __m512i dot_u8s8_512(__m512i acc, __m512i u, __m512i s) {
+#ifdef QINFER_USE_VNNI
+  return _mm512_dpbusd_epi32(acc, u, s);
+#else
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+#endif
+}
+
+template <int NR, int NT>
+struct Q4Pair {
+  static void run(const GemmArgs &g, int64_t r, int64_t t) {
+    const int64_t nb = g.cols / 32;
+    const qinfer_block_q4_0 *w[NR];
+    for (int i = 0; i < NR; i++) w[i] = reinterpret_cast<const qinfer_block_q4_0 *>(g.w + size_t(r + i) * g.w_stride);
+    Act32 x[NT];
+    for (int j = 0; j < NT; j++) x[j] = Act32(g.act + size_t(t + j) * g.act_stride, g.cols);
+    __m512 acc[NR][NT];
+    for (int i = 0; i < NR; i++)
+      for (int j = 0; j < NT; j++) acc[i][j] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      __m512i q[NR];
+      __m512 dw[NR];
+      for (int i = 0; i < NR; i++) {
+        q[i] = q4_pair(w[i] + b);
+        dw[i] = pair_ps(h2f(w[i][b].d), h2f(w[i][b + 1].d));
+      }
+      for (int j = 0; j < NT; j++) {
+        __m512i xv = _mm512_loadu_si512(x[j].qs + b * 32);
+        __m512i base = _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8_512(_mm512_setzero_si512(), _mm512_set1_epi8(8), xv));
+        __m512 dx = pair_ps(x[j].d[b], x[j].d[b + 1]);
+        for (int i = 0; i < NR; i++) {
+          __m512 p = _mm512_cvtepi32_ps(dot_u8s8_512(base, q[i], xv));
+          acc[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(p, dx), dw[i], acc[i][j]);
+        }
+      }
+    }
+    float tail[NR][NT] = {};
+    if (b < nb) {
+      for (int j = 0; j < NT; j++) {
+        for (int i = 0; i < NR; i++) {
+          __m256i qv = FmtQ4_0::decode(w[i][b]).q;
+          __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].qs + b * 32));
+          __m256i base = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8(_mm256_setzero_si256(), _mm256_set1_epi8(8), xv));
+          tail[i][j] = hsum8(_mm256_cvtepi32_ps(dot_u8s8(base, qv, xv))) * h2f(w[i][b].d) * x[j].d[b];
+        }
+      }
+    }
+    for (int j = 0; j < NT; j++)
+      for (int i = 0; i < NR; i++) g.y[(t + j) * g.ldy + r + i] = _mm512_reduce_add_ps(acc[i][j]) + tail[i][j];
+  }
+};
+
+void fill_q4_avx512(Kernels &k) {
+  k.gemm[QINFER_TYPE_Q4_0] = GemmKernel{act32_bytes, quantize_act32, Tiler<Q4Pair, kQuantRows, kQuantTokens>::run};
+}
+
+}  // namespace
+}  // namespace qinfer::cpu

@@ -1,0 +1,53 @@
+// Matrix-vector products of every weight format each GPU backend supports, against the CPU's reference
+// dequantization on fresh random inputs (lavapipe in CI; CUDA and Vulkan on the GPU machine).
+import { describe, expect, it } from 'vitest';
+
+import { openBackend } from '../../lib/backend-open.js';
+import { native } from '../../lib/binding.js';
+import { probe } from '../../lib/probe.js';
+import { randomF32, rng, testSeed } from '../helpers/random.js';
+
+const OP_MATVEC = 2;
+const b = native();
+const formats = b.quantFormats().filter((f) => f.vecDotType !== null && f.name !== 'f32');
+const p = await probe();
+
+function shapes(blockSize: number): Array<[rows: number, cols: number]> {
+  if (blockSize === 1) return [[1, 1], [3, 33], [17, 100], [5, 4099]];
+  return [[1, blockSize], [7, blockSize * 3], [33, blockSize * 5], [3, Math.max(4096, blockSize * 8)]];
+}
+
+for (const be of p.backends.filter((x) => x.name !== 'cpu')) {
+  describe.skipIf(!be.available)(`${be.name} matvec of every format (seed ${testSeed})`, () => {
+    if (!be.available) console.log(`skipping ${be.name} matvec tests: ${be.reason}`);
+    for (const f of formats) {
+      it(f.name, async ({ skip }) => {
+        const opened = await openBackend(be.name);
+        if (!opened.native.supportsOp(OP_MATVEC, f.type)) skip(`${be.name} has no ${f.name} matvec yet`);
+        const next = rng(testSeed + f.type * 13);
+        for (const [rows, cols] of shapes(f.blockSize)) {
+          const w = b.quantizeRows(f.type, randomF32(rows * cols, next, 2), cols);
+          const x = randomF32(cols, next);
+          // The GPU computes the dot of exactly these dequantized weights with F32 x: only the
+          // order of the float sums differs, so the bound is relative to the sum of |terms|.
+          const wf = b.dequantizeRows(f.type, w, rows * cols);
+          const y = opened.native.matvec(f.type, w, rows, cols, x);
+          let err = 0;
+          let scale = 0;
+          for (let r = 0; r < rows; r++) {
+            let ref = 0;
+            let mag = 0;
+            for (let c = 0; c < cols; c++) {
+              ref += wf[r * cols + c]! * x[c]!;
+              mag += Math.abs(wf[r * cols + c]! * x[c]!);
+            }
+            expect(Number.isFinite(y[r]!), `row ${r} of ${rows}x${cols}`).toBe(true);
+            err = Math.max(err, Math.abs(y[r]! - ref));
+            scale = Math.max(scale, mag);
+          }
+          expect(err / scale, `${rows}x${cols}`).toBeLessThan(1e-5);
+        }
+      });
+    }
+  });
+}
