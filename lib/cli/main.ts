@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<{ default: (argv: string[]) => Prom
   probe: () => import('./commands/probe.js'),
   convert: () => import('./commands/convert.js'),
   tokenize: () => import('./commands/tokenize.js'),
+  quantize: () => import('./commands/quantize.js'),
 };
 
 const usage = `qinfer <command> [options]
@@ -16,6 +17,8 @@ Commands:
                     Hugging Face folder or llama2.c checkpoint to GGUF
   tokenize <model.gguf> [--no-bos] [--json] (<text> | --file <path>)
                     token ids of a text
+  quantize <input> -o <out.gguf> --format <f> [--method rtn|imatrix|gptq|awq|awq+gptq] [--calibration <file>]
+                    quantize a GGUF or Hugging Face model (llama.cpp presets, per-tensor overrides)
 
 Run "qinfer <command> --help" for a command's options.`;
 
