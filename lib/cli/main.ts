@@ -3,15 +3,22 @@
 import { runCommand } from './run-command.js';
 
 const commands: Record<string, () => Promise<{ default: (argv: string[]) => Promise<number> }>> = {
+  bench: () => import('./commands/bench.js'),
   probe: () => import('./commands/probe.js'),
   convert: () => import('./commands/convert.js'),
   tokenize: () => import('./commands/tokenize.js'),
   quantize: () => import('./commands/quantize.js'),
+  run: () => import('./commands/run.js'),
+  eval: () => import('./commands/eval.js'),
 };
 
 const usage = `qinfer <command> [options]
 
 Commands:
+  bench <model> [--threads N] [--json]
+                    prompt (512 tokens) and generation (128 tokens) throughput
+  bench --kernels [--json]
+                    CPU kernel speed against this machine's measured memory bandwidth
   probe [--json]    describe this machine's CPU, GPUs and usable backends
   convert <source> -o <out.gguf> [--type f32|f16|bf16] [--json]
                     Hugging Face folder or llama2.c checkpoint to GGUF
@@ -19,6 +26,10 @@ Commands:
                     token ids of a text
   quantize <input> -o <out.gguf> --format <f> [--method rtn|imatrix|gptq|awq|awq+gptq] [--calibration <file>]
                     quantize a GGUF or Hugging Face model (llama.cpp presets, per-tensor overrides)
+  run <model> -p <prompt> [-n N] [--temp T] [--seed S]
+                    generate text, streamed to stdout
+  eval <model> (--tokens F | --text F) [--reference M] [--ctx 512]
+                    perplexity, and KL divergence / top-1 agreement against a reference
 
 Run "qinfer <command> --help" for a command's options.`;
 
