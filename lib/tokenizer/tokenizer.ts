@@ -37,6 +37,8 @@ export class Tokenizer {
   readonly chatTemplate: string | undefined;
   /** Metadata ignored as llama.cpp ignores it, e.g. a special token id outside the vocabulary. */
   readonly warnings: readonly string[];
+  /** Every token at which generation ends (see isEog), in increasing order. */
+  readonly eogIds: readonly number[];
 
   private readonly vocab: Vocab;
   private readonly encoder: SpmEncoder | BpeEncoder;
@@ -58,11 +60,13 @@ export class Tokenizer {
     this.addEos = vocab.addEos;
     this.chatTemplate = vocab.chatTemplate;
     this.warnings = vocab.warnings;
+    this.eogIds = [...vocab.eogIds].sort((a, b) => a - b);
     this.encoder = vocab.kind === 'spm' ? new SpmEncoder(vocab) : new BpeEncoder(vocab);
     this.specials = new SpecialSplitter(vocab);
     this.pieces = new PieceTable(vocab);
   }
 
+  /** Token ids of `text`, as llama.cpp's llama_tokenize gives them. */
   encode(text: string, options: EncodeOptions = {}): number[] {
     if (typeof text !== 'string') throw invalid('a string', 'text', text);
     const addBos = flag(options.addBos, 'addBos') ?? this.addBos;
@@ -92,6 +96,7 @@ export class Tokenizer {
     return out;
   }
 
+  /** The text of token ids; a character cut off at the end (unfinished byte tokens) becomes U+FFFD. */
   decode(ids: readonly number[] | Int32Array | Uint32Array, options: DecodeOptions = {}): string {
     const special = flag(options.special, 'special') ?? false;
     const leading = this.leadingSpace(options, special);
