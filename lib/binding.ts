@@ -152,6 +152,7 @@ export interface NativeBinding {
   cpuKernelIsa(): 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
   /** y[t * rows + r] = W row r . x token t, on the default thread pool (tests; synchronous). */
   cpuMatmul(type: number, weights: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number): Float32Array;
+  cpuMatmulW8a8(weights: Int8Array, scales: Float32Array, rows: number, cols: number, x: Float32Array, nTokens: number): Float32Array;
   /** One CPU forward-pass operator on small inputs (tests; synchronous); see native/napi/cpu-ops.cc. */
   cpuOp(name: 'rmsNorm', args: { x: Float32Array; n: number; eps: number; weight?: Float32Array }): Float32Array;
   cpuOp(

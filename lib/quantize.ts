@@ -1,5 +1,6 @@
 // quantize(): a GGUF (F32/F16/BF16) or Hugging Face model into a quantized GGUF, by round-to-nearest,
-// importance-weighted rounding (imatrix), GPTQ or AWQ (combinable: awq+gptq), with llama.cpp-style presets.
+// importance-weighted rounding (imatrix), GPTQ or AWQ (combinable: awq+gptq), with llama.cpp-style presets;
+// or into qinfer's W8A8 (int8 weights with per-row scales, activations quantized per token at run time).
 import { readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -15,14 +16,15 @@ import { PRESETS, PURE_FORMATS, type PlannedTensor, type TensorOverride, isQuant
 import { readTokenFile } from './token-file.js';
 import { tokenizerFromGguf } from './tokenizer/gguf.js';
 
-export const QUANT_METHODS = ['rtn', 'imatrix', 'gptq', 'awq'] as const;
+export const QUANT_METHODS = ['rtn', 'imatrix', 'gptq', 'awq', 'w8a8-dynamic'] as const;
 export type QuantMethod = (typeof QUANT_METHODS)[number];
 
 export interface QuantizeRecipe {
-  /** 'rtn' (default), 'imatrix', 'gptq', 'awq', or a combination joined by '+' (e.g. 'awq+gptq', 'awq+imatrix'). */
+  /** 'rtn' (default), 'imatrix', 'gptq', 'awq', or a combination joined by '+' (e.g. 'awq+gptq', 'awq+imatrix');
+   * or 'w8a8-dynamic' alone (format 'w8a8'). */
   method?: string;
-  /** A llama.cpp preset (q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q5_1, q4_k_m, q4_k_s, q4_0, q4_1, iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32) or a pure format (q5_k, q4_k, q3_k). */
-  format: string;
+  /** 'w8a8' for the W8A8 methods; otherwise a llama.cpp preset (q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q5_1, q4_k_m, q4_k_s, q4_0, q4_1, iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32) or a pure format (q5_k, q4_k, q3_k). */
+  format?: string;
   /** Every weight matrix in the preset's base format, without llama.cpp's per-tensor mix (as llama-quantize --pure). */
   pure?: boolean;
   /** Per-tensor overrides, first match wins: a regular expression on the tensor name and a ggml format name. */
@@ -87,16 +89,20 @@ interface ParsedMethod {
   imatrix: boolean;
   gptq: boolean;
   awq: boolean;
+  w8a8: boolean;
 }
+
+const W8A8_TYPE = 1000;
 
 function parseMethod(value: unknown): ParsedMethod {
   const name = value === undefined ? 'rtn' : expectString(value, 'recipe.method');
   const parts = name.split('+');
   const known = new Set<string>(QUANT_METHODS);
-  if (parts.some((p) => !known.has(p)) || new Set(parts).size !== parts.length || (parts.includes('rtn') && parts.length > 1)) {
+  const alone = parts.length > 1 && parts.some((p) => p === 'rtn' || p.startsWith('w8a8'));
+  if (parts.some((p) => !known.has(p)) || new Set(parts).size !== parts.length || alone) {
     throw invalid(`a method (${QUANT_METHODS.join(', ')}, or a combination such as awq+gptq)`, 'recipe.method', value);
   }
-  return { name, imatrix: parts.includes('imatrix'), gptq: parts.includes('gptq'), awq: parts.includes('awq') };
+  return { name, imatrix: parts.includes('imatrix'), gptq: parts.includes('gptq'), awq: parts.includes('awq'), w8a8: name === 'w8a8-dynamic' };
 }
 
 function parseOverrides(value: unknown): TensorOverride[] {
@@ -192,8 +198,10 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
   const recipe = options.recipe;
   if (typeof recipe !== 'object' || recipe === null) throw invalid('an object {method, format}', 'recipe', recipe);
   const method = parseMethod(recipe.method);
-  const format = expectString(recipe.format, 'recipe.format').toLowerCase();
-  const preset = PRESETS[format] ?? PURE_FORMATS[format];
+  const format = method.w8a8 && recipe.format === undefined ? 'w8a8' : expectString(recipe.format, 'recipe.format').toLowerCase();
+  if (method.w8a8 !== (format === 'w8a8')) throw invalid(method.w8a8 ? "format 'w8a8' for method w8a8-dynamic" : 'the w8a8-dynamic method for format w8a8', method.w8a8 ? 'recipe.format' : 'recipe.method', method.w8a8 ? recipe.format : recipe.method);
+  // W8A8 quantizes every matrix except the token embedding (looked up by row, never multiplied).
+  const preset = method.w8a8 ? PRESETS.f32 : PRESETS[format] ?? PURE_FORMATS[format];
   if (!preset) throw invalid(`a preset or format (${[...Object.keys(PRESETS), ...Object.keys(PURE_FORMATS)].join(', ')})`, 'recipe.format', recipe.format);
   const overrides = parseOverrides(recipe.tensorTypes);
   const damp = recipe.gptq?.damp === undefined ? undefined : expectNumber(recipe.gptq.damp, 'recipe.gptq.damp', 0, 1);
@@ -228,7 +236,7 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
     }
     const hparams = llamaHparams(model);
     const needsCalibration = method.imatrix || method.gptq || method.awq;
-    const plan = planTensorTypes(model.tensors, {
+    const plan: PlannedTensor[] = method.w8a8 ? model.tensors.map((t) => ({ name: t.name, type: isQuantizable(t) && t.name !== 'token_embd.weight' ? W8A8_TYPE : t.type })) : planTensorTypes(model.tensors, {
       preset: format,
       pure: recipe.pure === true || format in PURE_FORMATS,
       hasImatrix: needsCalibration,
@@ -246,7 +254,7 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
           output,
           types: Int32Array.from(plan.map((p) => p.type)),
           metadata: [
-            { key: 'general.file_type', type: 'u32', value: preset.fileType },
+            ...(method.w8a8 ? [] : [{ key: 'general.file_type', type: 'u32' as const, value: preset.fileType }]),
             { key: 'general.quantization_version', type: 'u32', value: 2 },
             { key: 'qinfer.quantization.method', type: 'string', value: method.name },
           ],

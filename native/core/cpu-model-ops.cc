@@ -24,10 +24,14 @@ class CpuModelOps : public ModelOps {
  public:
   explicit CpuModelOps(int32_t threads) : k_(cpu::kernels()), pool_(threads) {}
 
-  bool supports_weight(int32_t type) const override { return cpu::matmul_supported(k_, type) && quant::quant_traits(type); }
+  bool supports_weight(int32_t type) const override {
+    if (type == QINFER_TYPE_W8A8) return k_.w8a8.gemm != nullptr;
+    return cpu::matmul_supported(k_, type) && quant::quant_traits(type);
+  }
   int32_t threads() const override { return pool_.size(); }
 
   void matmul(const Weight &w, const float *x, int64_t n, float *y) override {
+    if (w.type == QINFER_TYPE_W8A8) return cpu::matmul_w8a8(k_, pool_, w.data, w.scale, w.rows, w.cols, x, w.cols, n, y, w.rows);
     cpu::matmul(k_, pool_, w.type, w.data, w.rows, w.cols, x, w.cols, n, y, w.rows);
   }
 

@@ -69,9 +69,13 @@ static_assert(kTraits[QINFER_TYPE_IQ4_XS].type_size == sizeof(qinfer_block_iq4_x
 static_assert(kTraits[QINFER_TYPE_Q4_0].block_size == QINFER_QK_LEGACY && kTraits[QINFER_TYPE_Q4_K].block_size == QINFER_QK_K,
               "block sizes");
 
+// qinfer's own: the tensor holds only the int8 values; the row scales live in "<name>.scale".
+constexpr qinfer_type_traits kW8a8 = {"w8a8", 1, 1};
+
 }  // namespace
 
 extern "C" const qinfer_type_traits *qinfer_type_traits_of(int32_t type) {
+  if (type == QINFER_TYPE_W8A8) return &kW8a8;
   if (type < 0 || type >= QINFER_GGML_TYPE_COUNT || !kTraits[type].name) return nullptr;
   return &kTraits[type];
 }

@@ -68,6 +68,11 @@ Weight LlamaModel::bind(const std::vector<TensorSpec> &tensors, const std::strin
   weight_bytes_ += bytes;
   weight_begin_ = weight_begin_ == weight_end_ ? t.offset : std::min(weight_begin_, t.offset);
   weight_end_ = std::max(weight_end_, t.offset + bytes);
+  if (w.type == QINFER_TYPE_W8A8) {
+    const Weight s = bind(tensors, name + ".scale", rows, 1, true);
+    if (s.type != QINFER_TYPE_F32) throw Error(QINFER_E_BAD_FILE, "tensor " + name + ".scale must be F32");
+    w.scale = s.f32();
+  }
   return w;
 }
 

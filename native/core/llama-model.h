@@ -36,6 +36,7 @@ struct Weight {
   int64_t cols = 0;
   int64_t rows = 0;
   size_t row_bytes = 0;
+  const float *scale = nullptr;  // W8A8: one scale per row, from the companion tensor "<name>.scale"
   explicit operator bool() const { return data != nullptr; }
   const float *f32() const { return reinterpret_cast<const float *>(data); }
 };

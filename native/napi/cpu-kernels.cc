@@ -43,8 +43,27 @@ Napi::Value cpu_matmul(const Napi::CallbackInfo &info) {
   });
 }
 
+// cpuMatmulW8a8(weights (Int8Array rows * cols), scales (Float32Array rows), rows, cols, x, nTokens) -> as cpuMatmul.
+Napi::Value cpu_matmul_w8a8(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto w = info[0].As<Napi::Int8Array>();
+    auto s = info[1].As<Napi::Float32Array>();
+    int64_t rows = info[2].As<Napi::Number>().Int64Value(), cols = info[3].As<Napi::Number>().Int64Value();
+    auto x = info[4].As<Napi::Float32Array>();
+    int64_t nt = info[5].As<Napi::Number>().Int64Value();
+    if (rows <= 0 || cols <= 0 || nt <= 0 || int64_t(x.ElementLength()) != cols * nt || int64_t(w.ElementLength()) != rows * cols ||
+        int64_t(s.ElementLength()) != rows)
+      throw Error(QINFER_E_INVALID_ARGUMENT, "cpuMatmulW8a8: weights, scales and x must hold rows * cols, rows and nTokens * cols elements");
+    Napi::Float32Array y = poisoned(env, size_t(rows * nt));
+    cpu::matmul_w8a8(cpu::kernels(), default_thread_pool(), w.Data(), s.Data(), rows, cols, x.Data(), cols, nt, y.Data(), rows);
+    return y;
+  });
+}
+
 void register_exports(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuKernelIsa", Napi::Function::New(env, cpu_kernel_isa));
+  exports.Set("cpuMatmulW8a8", Napi::Function::New(env, cpu_matmul_w8a8));
   exports.Set("cpuMatmul", Napi::Function::New(env, cpu_matmul));
 }
 

@@ -1,4 +1,6 @@
 // ggmlTypes(): the ggml type table for TS (names, block geometry), so TS never keeps its own copy.
+#include <vector>
+
 #include "exports.h"
 #include "qinfer/ggml-types.h"
 
@@ -9,7 +11,10 @@ Napi::Value ggml_types(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
-  for (int32_t id = 0; id < QINFER_GGML_TYPE_COUNT; id++) {
+  std::vector<int32_t> ids;
+  for (int32_t id = 0; id < QINFER_GGML_TYPE_COUNT; id++) ids.push_back(id);
+  ids.push_back(QINFER_TYPE_W8A8);
+  for (int32_t id : ids) {
     const qinfer_type_traits *t = qinfer_type_traits_of(id);
     if (!t) continue;
     Napi::Object o = Napi::Object::New(env);

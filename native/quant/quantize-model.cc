@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/gguf-writer.h"
 #include "rows.h"
+#include "w8a8.h"
 
 namespace qinfer::quant {
 namespace {
@@ -114,7 +115,14 @@ class ModelQuantizer {
       else spec.metadata.push_back(kv);
     }
     const auto &tensors = file_->tensors();
-    for (size_t k = 0; k < tensors.size(); k++) spec.tensors.push_back(plan_tensor(tensors[k], job_.types[k]));
+    for (size_t k = 0; k < tensors.size(); k++) {
+      if (job_.types[k] == QINFER_TYPE_W8A8) {
+        spec.tensors.push_back(plan_w8a8(tensors[k], false));
+        spec.tensors.push_back(plan_w8a8(tensors[k], true));
+      } else {
+        spec.tensors.push_back(plan_tensor(tensors[k], job_.types[k]));
+      }
+    }
     report_.bytes = write_gguf(spec, abort_, [&](const GgufWriteProgress &p) {
       emit(QuantizeStage::kWrite, p.bytes_done, p.bytes_total);
     });
@@ -283,6 +291,33 @@ class ModelQuantizer {
         for (int64_t j = 0; j < s.cols; j++) imp[size_t(j)] /= (*sc)[size_t(j)] * (*sc)[size_t(j)];
     }
     quantize_rows(ot, x.data(), s.rows, s.cols, imp.empty() ? nullptr : imp.data(), dst, &default_thread_pool(), abort_);
+  }
+
+  // W8A8 weights as two tensors: the int8 rows under the tensor's name and their F32 scales under "<name>.scale"
+  // (each computed from the source rows when the writer reaches it, so memory stays one tensor).
+  GgufWriteTensor plan_w8a8(const GgufTensorInfo &t, bool scales) {
+    require_traits(t.type);
+    if (t.n_dims != 2) throw Error(QINFER_E_UNSUPPORTED, "W8A8 needs a matrix, but \"" + t.name + "\" is not 2-D");
+    GgufWriteTensor w;
+    w.name = scales ? t.name + ".scale" : t.name;
+    w.type = scales ? QINFER_TYPE_F32 : QINFER_TYPE_W8A8;
+    if (scales) w.shape = {uint64_t(t.ne[1])};
+    else w.shape.assign(t.ne, t.ne + t.n_dims);
+    w.source.kind = TensorSource::Kind::PRODUCED;
+    w.source.produce = [this, &t, scales](uint8_t *dst, uint64_t) {
+      const Shape s = shape_of(t);
+      std::vector<float> x = load_floats(*file_, t);
+      check_finite(t.name, x, s.cols);
+      default_thread_pool().parallel_for(s.rows, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+          const float *row = x.data() + r * s.cols;
+          const float scale = w8a8_scale(row, s.cols);
+          if (scales) reinterpret_cast<float *>(dst)[r] = scale;
+          else w8a8_round(row, scale, reinterpret_cast<int8_t *>(dst) + r * s.cols, s.cols);
+        }
+      });
+    };
+    return w;
   }
 
   GgufWriteTensor plan_tensor(const GgufTensorInfo &t, int32_t type) {

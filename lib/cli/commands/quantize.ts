@@ -13,7 +13,8 @@ Options:
   -o, --output <file>          the GGUF file to write
   --format <f>                 llama.cpp preset: q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q5_1, q4_k_m, q4_k_s, q4_0, q4_1,
                                iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32; or a pure format q5_k, q4_k, q3_k
-  --method <m>                 rtn (default), imatrix, gptq, awq, or combined with '+' (awq+gptq, awq+imatrix)
+  --method <m>                 rtn (default), imatrix, gptq, awq, or combined with '+' (awq+gptq, awq+imatrix);
+                               w8a8-dynamic: qinfer's int8 weights x per-token int8 activations (format w8a8)
   --calibration <file>         calibration text (.txt) or tokens (.npy int32, raw int32 .bin/.tokens)
   --calibration-tokens <n>     tokens used at most (default 16384)
   --ctx <n>                    tokens per calibration window (default 512)
@@ -59,7 +60,7 @@ export default async function quantizeCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new InvalidArgumentError(`Expected one input model but received ${positionals.length}\n\n${help}`);
   if (values.output === undefined) throw new InvalidArgumentError('Expected a file path for option --output but received nothing');
-  if (values.format === undefined) throw new InvalidArgumentError('Expected a preset or format for option --format but received nothing');
+  if (values.format === undefined && !values.method?.startsWith('w8a8')) throw new InvalidArgumentError('Expected a preset or format for option --format but received nothing');
   const tensorTypes = (values['tensor-type'] ?? []).map((spec) => {
     const eq = spec.lastIndexOf('=');
     if (eq <= 0) throw new InvalidArgumentError(`Expected <regex>=<format> for option --tensor-type but received ${JSON.stringify(spec)}`);

@@ -17,6 +17,7 @@ constexpr int kQuantRows = 4, kQuantTokens = 4;
 #include "matmul-kquant-impl.h"
 #include "matmul-legacy-impl.h"
 #include "matmul-q4-avx512-impl.h"
+#include "matmul-w8a8-impl.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -29,6 +30,7 @@ Kernels avx512_table(Isa isa) {
   fill_kquant_table(t);
   fill_q4_avx512(t);
   fill_kquant_avx512(t);
+  fill_w8a8(t);
   return t;
 }
 

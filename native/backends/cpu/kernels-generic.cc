@@ -1,6 +1,7 @@
 // Scalar kernels: the fallback on any CPU, built on the formats' reference dot products.
 #include "kernels.h"
 #include "quant/reference.h"
+#include "quant/w8a8.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -78,12 +79,22 @@ void add_refs(Kernels &k) {
   (add_ref<Types>(k), ...);
 }
 
+size_t w8a8_act_bytes(int64_t cols) { return quant::w8a8_act_bytes(cols); }
+
+void w8a8_gemm_ref(const GemmArgs &g, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  for (int64_t t = t0; t < t1; t++)
+    for (int64_t r = r0; r < r1; r++)
+      g.y[t * g.ldy + r] = quant::w8a8_vec_dot(reinterpret_cast<const int8_t *>(g.w + size_t(r) * g.w_stride), g.w_scale[r],
+                                               g.act + size_t(t) * g.act_stride, g.cols);
+}
+
 Kernels make_table() {
   Kernels k{};
   k.isa = Isa::GENERIC;
   add_refs<QINFER_TYPE_F32, QINFER_TYPE_F16, QINFER_TYPE_BF16, QINFER_TYPE_Q8_0, QINFER_TYPE_Q4_0, QINFER_TYPE_Q4_1,
            QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K, QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K,
            QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS>(k);
+  k.w8a8 = GemmKernel{w8a8_act_bytes, quant::w8a8_quantize_act, w8a8_gemm_ref};
   k.add_f32 = add_f32;
   k.dot_f32 = dot_f32;
   k.dot_f16 = dot_f16;

@@ -19,6 +19,7 @@ struct GemmArgs {
   float *y;
   int64_t ldy;
   int64_t cols;
+  const float *w_scale;  // W8A8: one scale per weight row (null for the block formats, whose blocks hold theirs)
 };
 
 struct GemmKernel {
@@ -34,6 +35,8 @@ struct Kernels {
   Isa isa;
   // Indexed by ggml type id; gemm is null for types this level does not compute.
   GemmKernel gemm[QINFER_GGML_TYPE_COUNT];
+  // qinfer's W8A8 (type id QINFER_TYPE_W8A8, outside the ggml-indexed table above).
+  GemmKernel w8a8;
 
   // Float primitives the operators are built from.
   void (*add_f32)(const float *a, const float *b, float *dst, int64_t n);

@@ -24,6 +24,36 @@ uint8_t *act_scratch(size_t bytes) {
   return reinterpret_cast<uint8_t *>((p + 63) & ~uintptr_t(63));
 }
 
+// Quantizes the tokens for the kernel, then splits the rows into chunks over the pool.
+void run_gemm(const GemmKernel &gk, ThreadPool &pool, const uint8_t *w, size_t w_stride, const float *w_scale, int64_t rows,
+              int64_t cols, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy) {
+  if (rows <= 0 || n_tokens <= 0) return;
+  GemmArgs g{};
+  g.w = w;
+  g.w_stride = w_stride;
+  g.w_scale = w_scale;
+  g.act_stride = size_t(round_up(int64_t(gk.act_bytes(cols)), 64));
+  uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens));
+  g.act = act;
+  g.y = y;
+  g.ldy = ldy;
+  g.cols = cols;
+
+  pool.parallel_for(n_tokens, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) gk.quantize_act(x + t * ldx, act + size_t(t) * g.act_stride, cols);
+  });
+
+  // Matrix-vector: ~8 chunks per thread balances shared cores. Batches: chunks that fit in L2.
+  int64_t per_thread = n_tokens == 1 ? 8 : 2;
+  int64_t grain = rows / (int64_t(pool.size()) * per_thread);
+  if (n_tokens > 1) {
+    int64_t l2_rows = int64_t(kChunkBytes / (g.w_stride ? g.w_stride : 1));
+    if (l2_rows < grain) grain = l2_rows;
+  }
+  grain = round_up(grain < 1 ? 1 : grain, kRowAlign);
+  pool.parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { gk.gemm(g, r0, r1, 0, n_tokens); });
+}
+
 }  // namespace
 
 uint64_t type_row_bytes(int32_t type, int64_t cols) {
@@ -46,31 +76,15 @@ void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int
     throw Error(QINFER_E_UNSUPPORTED, std::string("matrix products with ") + (t && t->name ? t->name : "this type") +
                                           " weights are not supported by the CPU kernels (" + isa_name(k.isa) + ")");
   }
-  if (rows <= 0 || n_tokens <= 0) return;
-  const GemmKernel &gk = k.gemm[type];
-  GemmArgs g{};
-  g.w = static_cast<const uint8_t *>(w);
-  g.w_stride = type_row_bytes(type, cols);
-  g.act_stride = size_t(round_up(int64_t(gk.act_bytes(cols)), 64));
-  uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens));
-  g.act = act;
-  g.y = y;
-  g.ldy = ldy;
-  g.cols = cols;
+  run_gemm(k.gemm[type], pool, static_cast<const uint8_t *>(w), type_row_bytes(type, cols), nullptr, rows, cols, x, ldx,
+           n_tokens, y, ldy);
+}
 
-  pool.parallel_for(n_tokens, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++) gk.quantize_act(x + t * ldx, act + size_t(t) * g.act_stride, cols);
-  });
-
-  // Matrix-vector: ~8 chunks per thread balances shared cores. Batches: chunks that fit in L2.
-  int64_t per_thread = n_tokens == 1 ? 8 : 2;
-  int64_t grain = rows / (int64_t(pool.size()) * per_thread);
-  if (n_tokens > 1) {
-    int64_t l2_rows = int64_t(kChunkBytes / (g.w_stride ? g.w_stride : 1));
-    if (l2_rows < grain) grain = l2_rows;
-  }
-  grain = round_up(grain < 1 ? 1 : grain, kRowAlign);
-  pool.parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { gk.gemm(g, r0, r1, 0, n_tokens); });
+void matmul_w8a8(const Kernels &k, ThreadPool &pool, const void *w, const float *w_scale, int64_t rows, int64_t cols,
+                 const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy) {
+  if (!k.w8a8.gemm) throw Error(QINFER_E_UNSUPPORTED, std::string("W8A8 products are not supported by the CPU kernels (") + isa_name(k.isa) + ")");
+  if (!w_scale) throw Error(QINFER_E_INVALID_ARGUMENT, "W8A8 weights need their row scales");
+  run_gemm(k.w8a8, pool, static_cast<const uint8_t *>(w), size_t(cols), w_scale, rows, cols, x, ldx, n_tokens, y, ldy);
 }
 
 }  // namespace qinfer::cpu

@@ -47,7 +47,10 @@ typedef enum qinfer_ggml_type {
   QINFER_TYPE_NVFP4 = 40,
   QINFER_TYPE_Q1_0 = 41,
   QINFER_TYPE_Q2_0 = 42,
-  QINFER_GGML_TYPE_COUNT = 43
+  QINFER_GGML_TYPE_COUNT = 43,
+  /* qinfer's own types, outside ggml's range (README: formats): int8 weights with one F32 scale per output
+     row in the companion tensor "<name>.scale", multiplied with int8 activations. */
+  QINFER_TYPE_W8A8 = 1000
 } qinfer_ggml_type;
 
 typedef struct qinfer_type_traits {
@@ -56,7 +59,7 @@ typedef struct qinfer_type_traits {
   int32_t type_size;   /* bytes per block */
 } qinfer_type_traits;
 
-/* Traits of a type id, or NULL when the id is unknown or removed. */
+/* Traits of a type id (ggml's or qinfer's own), or NULL when the id is unknown or removed. */
 const qinfer_type_traits *qinfer_type_traits_of(int32_t type);
 
 #ifdef __cplusplus
