@@ -3,6 +3,7 @@
 import { runCommand } from './run-command.js';
 
 const commands: Record<string, () => Promise<{ default: (argv: string[]) => Promise<number> }>> = {
+  bench: () => import('./commands/bench.js'),
   probe: () => import('./commands/probe.js'),
   convert: () => import('./commands/convert.js'),
   tokenize: () => import('./commands/tokenize.js'),
@@ -11,6 +12,8 @@ const commands: Record<string, () => Promise<{ default: (argv: string[]) => Prom
 const usage = `qinfer <command> [options]
 
 Commands:
+  bench --kernels [--json]
+                    CPU kernel speed against this machine's measured memory bandwidth
   probe [--json]    describe this machine's CPU, GPUs and usable backends
   convert <source> -o <out.gguf> [--type f32|f16|bf16] [--json]
                     Hugging Face folder or llama2.c checkpoint to GGUF

@@ -66,33 +66,64 @@ inline uint64_t row_bytes(int32_t type, int64_t cols) {
   return uint64_t(cols / t->block_size) * uint64_t(t->type_size);
 }
 
-// Checks that every operand of `op` lies inside its buffer; `size_of(buffer)` gives a buffer's
-// size in bytes. Returns an empty string when the op is well formed, else why it is not.
+// Checks that every operand of `op` lies inside its buffer (backend.h gives each op's shapes);
+// `size_of(buffer)` gives a buffer's size in bytes. Returns "" when the op is well formed, else why not.
 template <class SizeOf>
 std::string op_bounds_error(const qinfer_op &op, SizeOf size_of) {
-  auto inside = [&](qinfer_buffer *b, uint64_t offset, uint64_t bytes) {
-    return b && fits(size_of(b), offset, bytes);
+  auto inside = [&](qinfer_buffer *b, uint64_t offset, uint64_t bytes) { return b && fits(size_of(b), offset, bytes); };
+  auto src = [&](int i, uint64_t bytes) { return inside(op.src[i], op.src_offset[i], bytes); };
+  auto dst = [&](uint64_t bytes) { return inside(op.dst, op.dst_offset, bytes); };
+  auto positive = [&](int n) {
+    for (int i = 0; i < n; i++)
+      if (op.ne[i] <= 0) return false;
+    return true;
   };
+  const uint64_t n0 = uint64_t(op.ne[0]), n1 = uint64_t(op.ne[1]), n2 = uint64_t(op.ne[2]), n3 = uint64_t(op.ne[3]);
+  const std::string name = "op " + std::to_string(op.op);
   switch (op.op) {
-    case QINFER_OP_ADD_F32: {
+    case QINFER_OP_ADD_F32:
       if (op.ne[0] < 0) return "add_f32: negative length";
-      uint64_t bytes = uint64_t(op.ne[0]) * 4;
-      if (!inside(op.src[0], op.src_offset[0], bytes) || !inside(op.src[1], op.src_offset[1], bytes) ||
-          !inside(op.dst, op.dst_offset, bytes))
-        return "add_f32: operand out of bounds";
-      return "";
+      return src(0, n0 * 4) && src(1, n0 * 4) && dst(n0 * 4) ? "" : "add_f32: operand out of bounds";
+    case QINFER_OP_MATVEC:
+    case QINFER_OP_MATMUL:
+    case QINFER_OP_GET_ROWS: {
+      const bool matvec = op.op == QINFER_OP_MATVEC;
+      if (!positive(matvec ? 2 : 3)) return name + ": every dimension must be positive";
+      uint64_t rb = row_bytes(op.type, op.ne[0]);
+      if (rb == 0) return name + ": " + std::to_string(n0) + " columns are not whole blocks of type " + std::to_string(op.type);
+      uint64_t tokens = matvec ? 1 : n2;
+      bool ok = op.op == QINFER_OP_GET_ROWS ? src(0, rb * n1) && src(1, n2 * 4) && dst(n0 * n2 * 4)
+                                            : src(0, rb * n1) && src(1, n0 * tokens * 4) && dst(n1 * tokens * 4);
+      return ok ? "" : name + ": operand out of bounds";
     }
-    case QINFER_OP_MATVEC: {
-      int64_t cols = op.ne[0], rows = op.ne[1];
-      if (cols <= 0 || rows <= 0) return "matvec: the shape must be positive";
-      uint64_t rb = row_bytes(op.type, cols);
-      if (rb == 0) return "matvec: " + std::to_string(cols) + " columns are not whole blocks of type " + std::to_string(op.type);
-      if (!inside(op.src[0], op.src_offset[0], rb * uint64_t(rows)) || !inside(op.src[1], op.src_offset[1], uint64_t(cols) * 4) ||
-          !inside(op.dst, op.dst_offset, uint64_t(rows) * 4))
-        return "matvec: operand out of bounds";
-      return "";
+    case QINFER_OP_RMS_NORM:
+      if (!positive(2)) return "rms_norm: every dimension must be positive";
+      return src(0, n0 * n1 * 4) && (!op.src[1] || src(1, n0 * 4)) && dst(n0 * n1 * 4) ? "" : "rms_norm: operand out of bounds";
+    case QINFER_OP_ROPE:
+      if (!positive(4)) return "rope: every dimension must be positive";
+      if (op.ne[3] > op.ne[0] || op.ne[3] % 2) return "rope: rotated dimensions must be even and at most the head size";
+      return src(0, n0 * n1 * n2 * 4) && src(1, n2 * 4) && (!op.src[2] || src(2, n3 / 2 * 4)) && dst(n0 * n1 * n2 * 4)
+                 ? ""
+                 : "rope: operand out of bounds";
+    case QINFER_OP_SOFTMAX:
+      if (!positive(2)) return "softmax: every dimension must be positive";
+      return src(0, n0 * n1 * 4) && dst(n0 * n1 * 4) ? "" : "softmax: operand out of bounds";
+    case QINFER_OP_SILU_MUL:
+      if (!positive(1)) return "silu_mul: the length must be positive";
+      return src(0, n0 * 4) && src(1, n0 * 4) && dst(n0 * 4) ? "" : "silu_mul: operand out of bounds";
+    case QINFER_OP_ARGMAX:
+      if (!positive(2)) return "argmax: every dimension must be positive";
+      return src(0, n0 * n1 * 4) && dst(n1 * 4) ? "" : "argmax: operand out of bounds";
+    case QINFER_OP_ATTENTION: {
+      if (!positive(4) || op.params[1] < 1) return "attention: every dimension and the cache stride must be positive";
+      if (op.ne[1] % op.ne[3]) return "attention: the query heads must be a multiple of the cache heads";
+      uint64_t rb = row_bytes(op.type, op.ne[0]), cache = rb * n3 * uint64_t(op.params[1]);
+      if (rb == 0) return "attention: the head size is not whole blocks of the cache type";
+      return src(0, n0 * n1 * n2 * 4) && src(1, cache) && src(2, cache) && src(3, n2 * 4) && dst(n0 * n1 * n2 * 4)
+                 ? ""
+                 : "attention: operand out of bounds";
     }
-    default: return "op " + std::to_string(op.op) + " is not implemented";
+    default: return name + " is not implemented";
   }
 }
 

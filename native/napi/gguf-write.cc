@@ -161,14 +161,15 @@ GgufKv parse_kv(Napi::Value v, uint32_t index) {
   return kv;
 }
 
-uint64_t get_u64(Napi::Object o, const char *key, const std::string &option) {
-  Napi::Value v = o.Get(key);
+uint64_t to_u64(Napi::Value v, const std::string &option) {
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
     if (d >= 0 && std::floor(d) == d && d <= 9007199254740992.0) return uint64_t(d);
   }
-  invalid("a non-negative integer", option + "." + key, v);
+  invalid("a non-negative integer", option, v);
 }
+
+uint64_t get_u64(Napi::Object o, const char *key, const std::string &option) { return to_u64(o.Get(key), option + "." + key); }
 
 class WriteWorker : public PromiseWorker<Napi::AsyncProgressWorker<GgufWriteProgress>> {
  public:
@@ -176,7 +177,11 @@ class WriteWorker : public PromiseWorker<Napi::AsyncProgressWorker<GgufWriteProg
     if (on_progress.IsFunction()) progress_ = Napi::Persistent(on_progress.As<Napi::Function>());
     spec_.path = spec.Get("path").As<Napi::String>().Utf8Value();
     Napi::Value alignment = spec.Get("alignment");
-    if (!alignment.IsUndefined()) spec_.alignment = uint32_t(get_u64(spec, "alignment", "spec"));
+    if (!alignment.IsUndefined()) {
+      const uint64_t a = to_u64(alignment, "alignment");
+      if (a == 0 || a > (uint64_t(1) << 31)) invalid("an integer from 1 to 2147483648", "alignment", alignment);
+      spec_.alignment = uint32_t(a);
+    }
     Napi::Array md = spec.Get("metadata").As<Napi::Array>();
     for (uint32_t k = 0; k < md.Length(); k++) spec_.metadata.push_back(parse_kv(md.Get(k), k));
     Napi::Array ts = spec.Get("tensors").As<Napi::Array>();
@@ -226,15 +231,13 @@ class WriteWorker : public PromiseWorker<Napi::AsyncProgressWorker<GgufWriteProg
     Napi::Value name = o.Get("name");
     if (!name.IsString()) invalid("a string", at + ".name", name);
     t.name = name.As<Napi::String>().Utf8Value();
-    t.type = int32_t(get_u64(o, "type", at));
+    const uint64_t type = get_u64(o, "type", at);
+    if (type > uint64_t(INT32_MAX)) invalid("a ggml type id", at + ".type", o.Get("type"));
+    t.type = int32_t(type);
     Napi::Value shape = o.Get("shape");
     if (!shape.IsArray()) invalid("an array of dimensions", at + ".shape", shape);
     Napi::Array dims = shape.As<Napi::Array>();
-    for (uint32_t d = 0; d < dims.Length(); d++) {
-      Napi::Object holder = Napi::Object::New(Env());
-      holder.Set("d", dims.Get(d));
-      t.shape.push_back(get_u64(holder, "d", at + ".shape[" + std::to_string(d) + "]"));
-    }
+    for (uint32_t d = 0; d < dims.Length(); d++) t.shape.push_back(to_u64(dims.Get(d), at + ".shape[" + std::to_string(d) + "]"));
     Napi::Value src = o.Get("source");
     if (!src.IsObject()) invalid("an object {kind: 'file' | 'data', ...}", at + ".source", src);
     Napi::Object s = src.As<Napi::Object>();

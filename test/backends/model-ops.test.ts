@@ -28,7 +28,27 @@ for (const be of p.backends) {
         const w = b.quantizeRows(Q4_0, randomF32(rows * cols, next), cols);
         const x = randomF32(tokens * cols, next);
         const y = f32(nb.run(BackendOp.MATMUL, Q4_0, [w, x], rows * tokens * 4, [cols, rows, tokens, 0], []));
-        expect(normalizedError(y, b.cpuMatmul(Q4_0, w, rows, cols, x, tokens))).toBeLessThan(1e-5);
+        if (be.name === 'cpu') {
+          expect(normalizedError(y, b.cpuMatmul(Q4_0, w, rows, cols, x, tokens))).toBeLessThan(1e-5);
+        } else {
+          // A GPU may keep activations in F32 or round them to 8 bits as the CPU does: compare with
+          // the exact product of the dequantized weights, within what 8-bit activations cost
+          // (test/kernels/matmul.test.ts's bound, relative to the sum of |terms|).
+          const wf = b.dequantizeRows(Q4_0, w, rows * cols);
+          let err = 0, scale = 0;
+          for (let t = 0; t < tokens; t++) {
+            for (let r = 0; r < rows; r++) {
+              let ref = 0, mag = 0;
+              for (let c = 0; c < cols; c++) {
+                ref += wf[r * cols + c]! * x[t * cols + c]!;
+                mag += Math.abs(wf[r * cols + c]! * x[t * cols + c]!);
+              }
+              err = Math.max(err, Math.abs(y[t * rows + r]! - ref));
+              scale = Math.max(scale, mag);
+            }
+          }
+          expect(err / scale).toBeLessThan(2e-3);
+        }
         const ids = Int32Array.from([3, 0, 36]);
         const e = f32(nb.run(BackendOp.GET_ROWS, Q4_0, [w, ids], 3 * cols * 4, [cols, rows, 3, 0], []));
         expect(Array.from(e)).toEqual(Array.from(b.cpuOp('getRows', { type: Q4_0, table: w, rows, cols, ids })));

@@ -5,7 +5,7 @@ namespace qinfer::cpu {
 namespace {
 // 32 zmm registers: 4 rows x 4 tokens of accumulators.
 constexpr int kFloatRows = 4, kFloatTokens = 4;
-constexpr int kQuantRows = 4, kQuantTokens = 2;
+constexpr int kQuantRows = 4, kQuantTokens = 4;
 }  // namespace
 }  // namespace qinfer::cpu
 

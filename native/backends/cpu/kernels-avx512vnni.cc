@@ -5,7 +5,7 @@
 namespace qinfer::cpu {
 namespace {
 constexpr int kFloatRows = 4, kFloatTokens = 4;
-constexpr int kQuantRows = 4, kQuantTokens = 2;
+constexpr int kQuantRows = 4, kQuantTokens = 4;
 }  // namespace
 }  // namespace qinfer::cpu
 

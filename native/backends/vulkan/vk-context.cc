@@ -340,7 +340,7 @@ int Context::run(const std::vector<Dispatch> &dispatches) {
     VkDescriptorBufferInfo infos[kBindings];
     VkWriteDescriptorSet writes[kBindings];
     for (int k = 0; k < kBindings; k++) {
-      infos[k] = {(d.buffers[k] ? d.buffers[k] : d.buffers[kBindings - 1])->buffer, 0, VK_WHOLE_SIZE};
+      infos[k] = {(d.buffers[k] ? d.buffers[k] : d.buffers[kDst])->buffer, 0, VK_WHOLE_SIZE};
       writes[k] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
       writes[k].dstSet = sets[i];
       writes[k].dstBinding = uint32_t(k);

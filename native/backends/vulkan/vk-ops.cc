@@ -1,6 +1,7 @@
-// Op planning for the Vulkan backend: bounds and alignment checks, then the shader variant and its launch size.
+// Op planning for the Vulkan backend: bounds and alignment checks, then the shader variant, push constants and launch size.
 #include "vk-ops.h"
 
+#include <cmath>
 #include <string>
 
 #include "backends/module-common.h"
@@ -18,36 +19,41 @@ bool word_offset(uint64_t bytes, uint32_t *out) {
   return true;
 }
 
-uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+// Matrix products and row lookups exist for these weight types (shaders/shaders.cmake), in this order.
+constexpr int32_t kWeightTypes[] = {QINFER_TYPE_F32,  QINFER_TYPE_F16,  QINFER_TYPE_BF16, QINFER_TYPE_Q4_0,  QINFER_TYPE_Q4_1,
+                                    QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q8_0, QINFER_TYPE_Q2_K,  QINFER_TYPE_Q3_K,
+                                    QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K, QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS};
+constexpr int kWeightTypeCount = int(sizeof kWeightTypes / sizeof kWeightTypes[0]);
+static_assert(shaders::GET_ROWS_F32 == shaders::MATMUL_F32 + 1 &&
+                  shaders::MATMUL_F16 == shaders::MATMUL_F32 + 2 &&
+                  shaders::COUNT == shaders::MATMUL_F32 + 2 * kWeightTypeCount,
+              "shaders.cmake lists matmul_<type>, get_rows_<type> pairs in kWeightTypes order, last");
 
-// The matvec shader variant of each weight type (shaders/shaders.cmake), or COUNT when there is none.
-shaders::Id matvec_shader(int32_t type) {
-  switch (type) {
-    case QINFER_TYPE_F32: return shaders::MATVEC_F32;
-    case QINFER_TYPE_F16: return shaders::MATVEC_F16;
-    case QINFER_TYPE_BF16: return shaders::MATVEC_BF16;
-    case QINFER_TYPE_Q4_0: return shaders::MATVEC_Q4_0;
-    case QINFER_TYPE_Q4_1: return shaders::MATVEC_Q4_1;
-    case QINFER_TYPE_Q5_0: return shaders::MATVEC_Q5_0;
-    case QINFER_TYPE_Q5_1: return shaders::MATVEC_Q5_1;
-    case QINFER_TYPE_Q8_0: return shaders::MATVEC_Q8_0;
-    case QINFER_TYPE_Q2_K: return shaders::MATVEC_Q2_K;
-    case QINFER_TYPE_Q3_K: return shaders::MATVEC_Q3_K;
-    case QINFER_TYPE_Q4_K: return shaders::MATVEC_Q4_K;
-    case QINFER_TYPE_Q5_K: return shaders::MATVEC_Q5_K;
-    case QINFER_TYPE_Q6_K: return shaders::MATVEC_Q6_K;
-    case QINFER_TYPE_IQ4_NL: return shaders::MATVEC_IQ4_NL;
-    case QINFER_TYPE_IQ4_XS: return shaders::MATVEC_IQ4_XS;
-    default: return shaders::COUNT;
-  }
+int weight_index(int32_t type) {
+  for (int i = 0; i < kWeightTypeCount; i++)
+    if (kWeightTypes[i] == type) return i;
+  return -1;
 }
+
+shaders::Id matmul_shader(int32_t type) { return shaders::Id(shaders::MATMUL_F32 + 2 * weight_index(type)); }
+shaders::Id get_rows_shader(int32_t type) { return shaders::Id(shaders::GET_ROWS_F32 + 2 * weight_index(type)); }
 
 }  // namespace
 
 bool supports_op(int32_t op, int32_t type) {
-  if (op == QINFER_OP_ADD_F32) return true;
-  if (op == QINFER_OP_MATVEC) return matvec_shader(type) != shaders::COUNT;
-  return false;
+  switch (op) {
+    case QINFER_OP_ADD_F32:
+    case QINFER_OP_RMS_NORM:
+    case QINFER_OP_ROPE:
+    case QINFER_OP_SOFTMAX:
+    case QINFER_OP_SILU_MUL:
+    case QINFER_OP_ARGMAX: return true;
+    case QINFER_OP_MATVEC:
+    case QINFER_OP_MATMUL:
+    case QINFER_OP_GET_ROWS: return weight_index(type) >= 0;
+    case QINFER_OP_ATTENTION: return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16;
+    default: return false;
+  }
 }
 
 int plan_op(const qinfer_op &op, Dispatch *out) {
@@ -57,33 +63,65 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
   std::string bad = module::op_bounds_error(op, [](qinfer_buffer *b) { return b->size; });
   if (!bad.empty()) return fail(QINFER_E_INVALID_ARGUMENT, bad);
   *out = Dispatch{};
-  for (int i = 0; i < 3; i++) {
+  const char *misaligned = "Vulkan operands must start at a multiple of 4 bytes below 16 GiB";
+  for (int i = 0; i < 4; i++) {
     out->buffers[i] = op.src[i];
-    if (op.src[i] && !word_offset(op.src_offset[i], &out->pc.off[i]))
-      return fail(QINFER_E_UNSUPPORTED, "Vulkan operands must start at a multiple of 4 bytes below 16 GiB");
+    if (op.src[i] && !word_offset(op.src_offset[i], &out->pc.off[i])) return fail(QINFER_E_UNSUPPORTED, misaligned);
   }
-  out->buffers[3] = op.dst;
-  if (!word_offset(op.dst_offset, &out->pc.off[3]))
-    return fail(QINFER_E_UNSUPPORTED, "Vulkan operands must start at a multiple of 4 bytes below 16 GiB");
+  out->buffers[kDst] = op.dst;
+  if (!word_offset(op.dst_offset, &out->pc.off[kDst])) return fail(QINFER_E_UNSUPPORTED, misaligned);
   for (int i = 0; i < 4; i++) {
     if (op.ne[i] > int64_t(UINT32_MAX)) return fail(QINFER_E_UNSUPPORTED, "Vulkan ops take at most 2^32-1 elements per dimension");
     out->pc.ne[i] = uint32_t(op.ne[i] > 0 ? op.ne[i] : 0);
     out->pc.params[i] = op.params[i];
   }
+  const uint64_t n0 = out->pc.ne[0], n1 = out->pc.ne[1], n2 = out->pc.ne[2];
   switch (op.op) {
     case QINFER_OP_ADD_F32:
       out->shader = shaders::ADD_F32;
-      out->workgroups = ceil_div(uint64_t(op.ne[0]), 256);
+      out->workgroups = (n0 + 255) / 256;
       break;
-    case QINFER_OP_MATVEC: {
-      // F32 weights are indexed in words, the other formats in bytes, with 32-bit indices.
-      uint64_t end = op.type == QINFER_TYPE_F32 ? out->pc.off[0] + uint64_t(op.ne[0]) * uint64_t(op.ne[1])
-                                                : op.src_offset[0] + module::row_bytes(op.type, op.ne[0]) * uint64_t(op.ne[1]);
-      if (end > UINT32_MAX) return fail(QINFER_E_UNSUPPORTED, "Vulkan matvec weights must end within 4 GiB (16 GiB for F32) of their buffer");
-      out->shader = matvec_shader(op.type);
-      out->workgroups = uint64_t(op.ne[1]);
+    case QINFER_OP_MATVEC:
+    case QINFER_OP_MATMUL:
+    case QINFER_OP_GET_ROWS: {
+      // Weights are addressed in bytes with 32-bit indices.
+      if (op.src_offset[0] + module::row_bytes(op.type, op.ne[0]) * n1 > UINT32_MAX)
+        return fail(QINFER_E_UNSUPPORTED, "Vulkan weights must end within 4 GiB of their buffer's start");
+      if (op.op == QINFER_OP_MATVEC) out->pc.ne[2] = 1;
+      out->shader = op.op == QINFER_OP_GET_ROWS ? get_rows_shader(op.type) : matmul_shader(op.type);
+      out->workgroups = op.op == QINFER_OP_GET_ROWS ? n2 : n1 * out->pc.ne[2];
       break;
     }
+    case QINFER_OP_RMS_NORM:
+      out->shader = shaders::RMS_NORM;
+      out->pc.ne[2] = op.src[1] ? 1 : 0;
+      out->workgroups = n1;
+      break;
+    case QINFER_OP_ROPE:
+      // The frequency step computed exactly as the CPU does (ops-elementwise.cc), not by the GPU's pow.
+      out->shader = shaders::ROPE;
+      out->pc.params[0] = std::pow(op.params[0], -2.0f / float(op.ne[3]));
+      out->pc.params[3] = op.src[2] ? 1.0f : 0.0f;
+      out->workgroups = n1 * n2;
+      break;
+    case QINFER_OP_SOFTMAX:
+      out->shader = shaders::SOFTMAX;
+      out->workgroups = n1;
+      break;
+    case QINFER_OP_SILU_MUL:
+      out->shader = shaders::SILU_MUL;
+      out->workgroups = (n0 + 255) / 256;
+      break;
+    case QINFER_OP_ARGMAX:
+      out->shader = shaders::ARGMAX;
+      out->workgroups = n1;
+      break;
+    case QINFER_OP_ATTENTION:
+      if (op.ne[0] > 256) return fail(QINFER_E_UNSUPPORTED, "Vulkan attention takes heads of at most 256 dimensions");
+      if (op.params[1] > float(1 << 24)) return fail(QINFER_E_UNSUPPORTED, "Vulkan attention takes caches of at most 2^24 positions");
+      out->shader = op.type == QINFER_TYPE_F16 ? shaders::ATTENTION_F16 : shaders::ATTENTION_F32;
+      out->workgroups = n1 * n2;
+      break;
   }
   return QINFER_OK;
 }

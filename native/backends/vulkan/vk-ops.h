@@ -10,14 +10,16 @@
 namespace qinfer::vk {
 
 // Mirrors `PushConstants` in shaders/common.glsl.
+constexpr int kBindings = 5;  // src0..src3, dst
+constexpr int kDst = 4;
+
 struct PushConstants {
-  uint32_t off[4];  // operand offsets in 4-byte words: src0, src1, src2, dst
+  uint32_t off[kBindings];  // operand offsets in 4-byte words: src0..src3, dst
+  uint32_t pad[3];
   uint32_t ne[4];
   float params[4];
 };
-static_assert(sizeof(PushConstants) == 48, "shaders/common.glsl declares 48 bytes of push constants");
-
-constexpr int kBindings = 4;  // src0, src1, src2, dst
+static_assert(sizeof(PushConstants) == 64, "shaders/common.glsl declares 64 bytes of push constants");
 
 struct Dispatch {
   shaders::Id shader;

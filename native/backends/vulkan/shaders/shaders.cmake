@@ -1,8 +1,15 @@
 # The shader variants embedded in qinfer-vulkan: qinfer_vulkan_shader(<id> <source> [DEFINE=VALUE ...]); vk-ops.cc dispatches by id.
 qinfer_vulkan_shader(add_f32 add-f32.comp)
-qinfer_vulkan_shader(matvec_f32 matvec-f32.comp)
-# Matrix-vector products of every weight format, one variant of matvec-quant.comp each.
-foreach(type f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs)
+qinfer_vulkan_shader(rms_norm rms-norm.comp)
+qinfer_vulkan_shader(softmax softmax.comp)
+qinfer_vulkan_shader(silu_mul silu-mul.comp)
+qinfer_vulkan_shader(argmax argmax.comp)
+qinfer_vulkan_shader(rope rope.comp)
+qinfer_vulkan_shader(attention_f32 attention.comp KV_F32=1)
+qinfer_vulkan_shader(attention_f16 attention.comp KV_F16=1)
+# Matrix products and row lookups of every weight format: one variant of each source per format.
+foreach(type f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs)
   string(TOUPPER ${type} upper)
-  qinfer_vulkan_shader(matvec_${type} matvec-quant.comp TYPE_${upper}=1)
+  qinfer_vulkan_shader(matmul_${type} matmul.comp TYPE_${upper}=1)
+  qinfer_vulkan_shader(get_rows_${type} get-rows.comp TYPE_${upper}=1)
 endforeach()

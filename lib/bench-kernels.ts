@@ -1,0 +1,97 @@
+// Kernel benchmark: this machine's read bandwidth, then matrix-vector GB/s per format and ISA level and
+// matrix-matrix GFLOP/s per batch, each measurement in a native worker thread.
+import { native } from './binding.js';
+import { UnsupportedError } from './errors.js';
+
+export type KernelIsa = 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
+export const KERNEL_ISAS: readonly KernelIsa[] = ['generic', 'avx2', 'avx512', 'avx512vnni'];
+
+/** Formats of the kernels issue, in the order the tables list them. */
+export const KERNEL_FORMATS = [
+  'f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k', 'iq4_nl', 'iq4_xs',
+] as const;
+
+export interface KernelBenchOptions {
+  threads?: number;
+  /** ISA levels for the matrix-vector rows (default: every level this CPU runs). */
+  isas?: KernelIsa[];
+  formats?: string[];
+  /** Weight shapes as [rows, cols]. */
+  shapes?: Array<[number, number]>;
+  batches?: number[];
+  /** Minimum time per measurement (each also runs at least 3 times). */
+  minSeconds?: number;
+  /** ISA level of the matrix-matrix rows (default: the best). */
+  matmulIsa?: KernelIsa;
+  /** Bytes the bandwidth measurement streams (default: 8x the last-level cache, at least 256 MiB). */
+  bandwidthBytes?: number;
+  onBandwidth?: (gbps: number, threads: number) => void;
+  onResult?: (r: KernelBenchResult) => void;
+}
+
+export interface KernelBenchResult {
+  op: 'matvec' | 'matmul';
+  format: string;
+  isa: KernelIsa;
+  rows: number;
+  cols: number;
+  batch: number;
+  /** Fastest repetition (the machine is shared: the best is the least disturbed). */
+  seconds: number;
+  medianSeconds: number;
+  repetitions: number;
+  gbps: number;
+  gflops: number;
+  fractionOfBandwidth: number;
+}
+
+export interface KernelBenchReport {
+  bandwidthGBps: number;
+  threads: number;
+  results: KernelBenchResult[];
+}
+
+export async function benchKernels(opts: KernelBenchOptions = {}): Promise<KernelBenchReport> {
+  const b = native();
+  const cpu = b.cpuInfo();
+  const threads = opts.threads ?? cpu.physicalCores;
+  const runnable = KERNEL_ISAS.slice(0, KERNEL_ISAS.indexOf(cpu.isaSupported) + 1);
+  const isas = opts.isas ?? runnable;
+  for (const isa of [...isas, ...(opts.matmulIsa ? [opts.matmulIsa] : [])])
+    if (!runnable.includes(isa)) throw new UnsupportedError(`ISA level ${isa} is not supported by this CPU (best: ${cpu.isaSupported})`);
+  // ggml spells the K-quants "q4_K"; the benchmark names every format in lower case.
+  const types = new Map(b.quantFormats().map((f) => [f.name.toLowerCase(), f.type]));
+  const formats = opts.formats?.map((f) => f.toLowerCase()) ?? KERNEL_FORMATS.filter((f) => types.has(f));
+  for (const f of formats) if (!types.has(f)) throw new UnsupportedError(`format ${f} has no kernels`);
+  const shapes = opts.shapes ?? [[4096, 4096], [4096, 14336]];
+  const batches = opts.batches ?? [1, 4, 16, 64, 256, 512];
+  const minSeconds = opts.minSeconds ?? 0.3;
+
+  // A streaming read of 8x the last-level cache (at least 256 MiB), best of several passes.
+  const bytes = opts.bandwidthBytes ?? Math.max(256 * 2 ** 20, 8 * cpu.l3Bytes);
+  const bw = (await b.cpuKernelBench({ kind: 'bandwidth', threads, bytes, reps: 10 })).bytesPerSecond;
+  opts.onBandwidth?.(bw / 1e9, threads);
+  const results: KernelBenchResult[] = [];
+  const measure = async (op: 'matvec' | 'matmul', format: string, isa: KernelIsa, rows: number, cols: number, batch: number) => {
+    const t = await b.cpuKernelBench({ kind: 'matmul', threads, isa, type: types.get(format)!, rows, cols, batch, minSeconds });
+    const r: KernelBenchResult = {
+      op, format, isa, rows, cols, batch,
+      seconds: t.bestSeconds,
+      medianSeconds: t.medianSeconds,
+      repetitions: t.repetitions,
+      gbps: t.bytes / t.bestSeconds / 1e9,
+      gflops: (2 * rows * cols * batch) / t.bestSeconds / 1e9,
+      fractionOfBandwidth: t.bytes / t.bestSeconds / bw,
+    };
+    results.push(r);
+    opts.onResult?.(r);
+  };
+  for (const [rows, cols] of shapes)
+    for (const format of formats)
+      for (const isa of isas) await measure('matvec', format, isa, rows, cols, 1);
+  const matmulIsa = opts.matmulIsa ?? cpu.isaSupported;
+  for (const [rows, cols] of shapes)
+    for (const format of formats)
+      for (const batch of batches) await measure('matmul', format, matmulIsa, rows, cols, batch);
+  return { bandwidthGBps: bw / 1e9, threads, results };
+}
