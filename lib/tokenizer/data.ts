@@ -1,7 +1,7 @@
 // The tokenizer's input as plain data (what a GGUF file's tokenizer.* metadata holds), and the
 // vocabulary built from it: token attributes, special ids, end-of-generation tokens.
 import { BadFileError, UnsupportedError } from '../errors.js';
-import { preTokenizerFamily, SUPPORTED_PRE_TOKENIZERS, type PreTokenizerFamily } from './pre-tokenizers.js';
+import { preTokenizerSpec, SUPPORTED_PRE_TOKENIZERS, type PreTokenizerFamily, type PreTokenizerSpec } from './pre-tokenizers.js';
 
 /** The tokenizer metadata of a model, as stored under `tokenizer.ggml.*` in GGUF. */
 export interface TokenizerData {
@@ -100,11 +100,12 @@ export class Vocab {
     checkLength(data.scores, n, 'tokenizer.ggml.scores');
     checkLength(data.tokenTypes, n, 'tokenizer.ggml.token_type');
 
-    let pre = data.pre;
+    let preSpec: PreTokenizerSpec | undefined;
     if (this.kind === 'bpe') {
-      pre ??= 'default';
-      this.preFamily = preTokenizerFamily(pre);
-      if (this.preFamily === undefined) {
+      const pre = data.pre ?? 'default';
+      preSpec = preTokenizerSpec(pre);
+      this.preFamily = preSpec?.family;
+      if (preSpec === undefined) {
         throw new UnsupportedError(
           `Unsupported pre-tokenizer "${pre}" (tokenizer.ggml.pre); supported: ${SUPPORTED_PRE_TOKENIZERS.join(', ')}`,
         );
@@ -137,7 +138,6 @@ export class Vocab {
     // Defaults per model, then the file's own values (llama.cpp's rules: an id outside the
     // vocabulary leaves the default in place).
     const spm = this.kind === 'spm';
-    const llama3 = this.preFamily === 'llama3';
     const id = (value: number | undefined, fallback: number | undefined, key: string): number | undefined => {
       const usable = fallback !== undefined && fallback < n ? fallback : undefined;
       if (value === undefined) return usable;
@@ -147,14 +147,14 @@ export class Vocab {
       }
       return value;
     };
-    this.bosId = id(data.bosId, spm ? 1 : 11, 'tokenizer.ggml.bos_token_id');
+    this.bosId = id(data.bosId, preSpec?.noBos ? undefined : spm ? 1 : 11, 'tokenizer.ggml.bos_token_id');
     this.eosId = id(data.eosId, spm ? 2 : 11, 'tokenizer.ggml.eos_token_id');
     this.unkId = id(data.unkId, spm ? 0 : undefined, 'tokenizer.ggml.unknown_token_id');
     this.padId = id(data.padId, undefined, 'tokenizer.ggml.padding_token_id');
-    this.addBos = data.addBos ?? (spm || llama3);
+    this.addBos = data.addBos ?? (spm || preSpec?.addBos === true);
     this.addEos = data.addEos ?? false;
     this.addSpacePrefix = spm ? (data.addSpacePrefix ?? true) : false;
-    this.ignoreMerges = llama3;
+    this.ignoreMerges = preSpec?.ignoreMerges === true;
     this.chatTemplate = data.chatTemplate;
 
     const eomId = id(data.eomId, undefined, 'tokenizer.ggml.eom_token_id');

@@ -1,10 +1,12 @@
 // qinfer's token ids against llama.cpp's (node-llama-cpp, CPU) on fresh random strings of mixed
 // scripts, whitespace and special-token texts, with and without special-token parsing, for every
-// fixture vocabulary, plus GGUF files listed in QINFER_TOKENIZER_GGUF (colon-separated) and
-// slices of GCIDE text where ../shared exists.
+// fixture vocabulary, for the GPT-2 vocabulary under each family of pre-tokenizers, plus GGUF
+// files listed in QINFER_TOKENIZER_GGUF (colon-separated) and slices of GCIDE text where
+// ../shared exists.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
+import { ggufWriteSpecOf, readGguf, writeGguf } from '../../lib/gguf.js';
 import { loadTokenizer } from '../../lib/tokenizer/gguf.js';
 import { rng, testSeed } from '../helpers/random.js';
 import { VOCABS, withVocabFile } from './vocab-fixtures.js';
@@ -65,7 +67,22 @@ async function compare(path: string): Promise<void> {
 
 const extra = (process.env.QINFER_TOKENIZER_GGUF ?? '').split(':').filter((p) => p !== '');
 
+// One tokenizer.ggml.pre name per family of regexes (llama-bpe and dbrx differ in ignore_merges).
+const PRE_FAMILIES = ['default', 'llama-bpe', 'dbrx', 'qwen2', 'smollm', 'falcon', 'tekken', 'gpt-4o'];
+
+/** The GPT-2 vocabulary written to a GGUF file next to it with another pre-tokenizer name. */
+async function withPreTokenizer(path: string, pre: string): Promise<string> {
+  const file = await readGguf(path);
+  const out = path.replace(/\.gguf$/, `-${pre}.gguf`);
+  const metadata = file.metadata.map((kv) => (kv.key === 'tokenizer.ggml.pre' ? { ...kv, value: pre } : kv));
+  await writeGguf({ ...ggufWriteSpecOf(file, out), metadata });
+  return out;
+}
+
 describe.skipIf(typeof llama === 'string')("llama.cpp's tokenizer", () => {
   it.each(VOCABS)('%s gives the same ids', (name) => withVocabFile(name, compare));
+  it.each(PRE_FAMILIES)('the gpt-2 vocabulary with pre-tokenizer %s gives the same ids', (pre) =>
+    withVocabFile('gpt-2', async (path) => compare(await withPreTokenizer(path, pre))),
+  );
   it.each(extra)('%s gives the same ids', (path) => compare(path));
 });

@@ -15,8 +15,8 @@ struct BenchTiming {
   uint64_t bytes = 0;  // bytes of weights one repetition reads
 };
 
-// Streams `bytes` (much larger than the last-level cache) through every thread of the pool, reading
-// with the widest loads of the best ISA level; bytes per second of the best of `reps` passes.
+// Streams `bytes` (much larger than the last-level cache) through every thread of the pool, `reps`
+// times, timing 16 MiB windows; bytes per second of the best window.
 double measure_read_bandwidth(ThreadPool &pool, uint64_t bytes, int reps);
 
 // Times products of a rows x cols weight of `type` with `batch` tokens. With batch 1 (decode), enough

@@ -12,6 +12,7 @@ constexpr int kQuantRows = 4, kQuantTokens = 4;
 #include "matmul-float-impl.h"
 #include "matmul-kquant-impl.h"
 #include "matmul-legacy-impl.h"
+#include "matmul-kquant-avx512-impl.h"
 #include "matmul-q4-avx512-impl.h"
 
 namespace qinfer::cpu {
@@ -24,6 +25,7 @@ const Kernels &kernels_avx512vnni() {
     fill_legacy_table(t);
     fill_kquant_table(t);
     fill_q4_avx512(t);
+    fill_kquant_avx512(t);
     return t;
   }();
   return k;

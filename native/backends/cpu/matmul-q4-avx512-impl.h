@@ -7,17 +7,21 @@
 namespace qinfer::cpu {
 namespace {
 
-// Blocks b and b+1 of a Q4_0 row as 64 bytes in element order: [lo b, hi b, lo b+1, hi b+1].
+// Blocks b and b+1 of a Q4_0 row as 64 bytes [lo b, lo b+1, hi b, hi b+1] (16 elements each); the
+// activations are put in the same order once per token, so the weights need no lane shuffle.
 inline __m512i q4_pair(const qinfer_block_q4_0 *blk) {
   __m256i both = _mm256_loadu2_m128i(reinterpret_cast<const __m128i *>(blk[1].qs), reinterpret_cast<const __m128i *>(blk[0].qs));
-  __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(both), _mm256_srli_epi16(both, 4), 1);  // [lo0 lo1 hi0 hi1]
-  v = _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
-  return _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+  __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(both), _mm256_srli_epi16(both, 4), 1);
+  return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
 }
 
-// [a x8, b x8] from two floats.
-inline __m512 pair_ps(float a, float b) {
-  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm512_castps128_ps512(_mm_setr_ps(a, b, 0, 0)));
+// The int32 lanes of a pair product belong to blocks [b x4, b+1 x4, b x4, b+1 x4].
+inline __m512i pair_index() { return _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1); }
+
+// The two blocks' fp16 scales spread over their lanes.
+inline __m512 pair_scales(const qinfer_block_q4_0 *blk) {
+  uint32_t h = uint32_t(blk[0].d) | uint32_t(blk[1].d) << 16;
+  return _mm512_permutexvar_ps(pair_index(), _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(int(h)))));
 }
 
 inline __m512i dot_u8s8_512(__m512i acc, __m512i u, __m512i s) {
@@ -45,12 +49,13 @@ struct Q4Pair {
       __m512 dw[NR];
       for (int i = 0; i < NR; i++) {
         q[i] = q4_pair(w[i] + b);
-        dw[i] = pair_ps(h2f(w[i][b].d), h2f(w[i][b + 1].d));
+        dw[i] = pair_scales(w[i] + b);
       }
       for (int j = 0; j < NT; j++) {
         __m512i xv = _mm512_loadu_si512(x[j].qs + b * 32);
+        xv = _mm512_shuffle_i64x2(xv, xv, _MM_SHUFFLE(3, 1, 2, 0));
         __m512i base = _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8_512(_mm512_setzero_si512(), _mm512_set1_epi8(8), xv));
-        __m512 dx = pair_ps(x[j].d[b], x[j].d[b + 1]);
+        __m512 dx = _mm512_permutexvar_ps(pair_index(), _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double *>(x[j].d + b)))));
         for (int i = 0; i < NR; i++) {
           __m512 p = _mm512_cvtepi32_ps(dot_u8s8_512(base, q[i], xv));
           acc[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(p, dx), dw[i], acc[i][j]);
