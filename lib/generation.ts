@@ -1,6 +1,11 @@
 // Generation options and the Generation stream: tokens from the native engine, text with stop strings held back until safe.
 import type { NativeRequestSummary } from './binding.js';
 import { expectInteger, expectSignal, invalid } from './options.js';
+
+function expectBoolean(value: unknown, option: string): boolean {
+  if (typeof value === 'boolean') return value;
+  throw invalid('a boolean', option, value);
+}
 import { type ResolvedSampling, type SamplingOptions, resolveSampling } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -8,10 +13,13 @@ export interface GenerateOptions extends SamplingOptions {
   maxTokens?: number;
   /** Generation ends before the first of these strings (which is not part of the text). */
   stop?: string[];
+  /** Keep generating past end-of-generation tokens (benchmarks). */
+  ignoreEog?: boolean;
   signal?: AbortSignal;
 }
 
 export interface ResolvedGenerateOptions {
+  ignoreEog: boolean;
   maxTokens: number;
   stop: string[];
   signal: AbortSignal | undefined;
@@ -25,6 +33,7 @@ export function resolveGenerateOptions(o: GenerateOptions, contextSize: number):
   return {
     maxTokens: o.maxTokens === undefined ? contextSize : expectInteger(o.maxTokens, 'maxTokens', 0, 2 ** 31 - 1),
     stop,
+    ignoreEog: o.ignoreEog === undefined ? false : expectBoolean(o.ignoreEog, 'ignoreEog'),
     signal: expectSignal(o.signal),
     sampling: resolveSampling(o),
   };

@@ -8,6 +8,10 @@ import { Generation, type GenerateOptions, resolveGenerateOptions } from './gene
 import { type GgufFile, getMetadata, readGguf } from './gguf.js';
 import { GGML_TYPE } from './ggml-types.js';
 import { type LlamaHparams, llamaHparams } from './model-spec.js';
+import { type ChatMessage, type RenderChatOptions, renderChat } from './tokenizer/chat.js';
+import { tokenizerFromGguf } from './tokenizer/gguf.js';
+import type { DecodeOptions } from './tokenizer/decoder.js';
+import type { EncodeOptions, Tokenizer } from './tokenizer/tokenizer.js';
 import { expectFunction, expectInteger, expectOneOf, expectSignal, invalid } from './options.js';
 
 export interface LoadModelOptions {
@@ -22,7 +26,7 @@ export interface LoadModelOptions {
   /** Most tokens per forward pass; default 512. */
   batchSize?: number;
   /** Element type of the KV cache; default "f32" for F32 models, else "f16". */
-  kvCacheType?: 'f16' | 'f32';
+  kvCacheType?: 'f16' | 'f32' | 'q8_0';
   signal?: AbortSignal;
   /** Paging the weights in: called with a fraction from 0 to 1. */
   onProgress?: (fraction: number) => void;
@@ -79,8 +83,15 @@ export function submit(
   return { promise, abort: () => id >= 0 && handle.abort(id) };
 }
 
+export interface ChatOptions extends GenerateOptions {
+  /** Variables and flags for the chat template (see renderChat). */
+  template?: Omit<RenderChatOptions, 'bosToken' | 'eosToken'>;
+}
+
 export class Model {
   readonly path: string;
+  /** The vocabulary's tokenizer; undefined for files without one (e.g. converted llama2.c checkpoints). */
+  readonly tokenizer: Tokenizer | undefined;
   readonly hparams: LlamaHparams;
   readonly contextSize: number;
   readonly vocabularySize: number;
@@ -89,8 +100,9 @@ export class Model {
   private handle: NativeModelHandle | undefined;
 
   /** @internal use loadModel */
-  constructor(path: string, hparams: LlamaHparams, contextSize: number, eogTokens: number[], handle: NativeModelHandle) {
+  constructor(path: string, hparams: LlamaHparams, contextSize: number, tokenizer: Tokenizer | undefined, eogTokens: number[], handle: NativeModelHandle) {
     this.path = path;
+    this.tokenizer = tokenizer;
     this.hparams = hparams;
     this.contextSize = contextSize;
     this.vocabularySize = hparams.nVocab;
@@ -112,20 +124,48 @@ export class Model {
     return s.logits!;
   }
 
-  /** Streams generated tokens; see Generation. */
-  generate(prompt: readonly number[] | Int32Array, options: GenerateOptions = {}): Generation {
-    const ids = this.checkTokens(prompt, 'prompt');
+  private requireTokenizer(): Tokenizer {
+    if (!this.tokenizer) throw new UnsupportedError(`${this.path} has no tokenizer: pass token ids instead of text`);
+    return this.tokenizer;
+  }
+
+  /** Text to token ids (BOS first where the vocabulary adds it, unless addBos says otherwise). */
+  tokenize(text: string, options?: EncodeOptions): number[] {
+    return this.requireTokenizer().encode(text, options);
+  }
+
+  /** Token ids to text; pass stripLeadingSpace: false for a continuation (generated text keeps its first space). */
+  detokenize(tokens: readonly number[] | Int32Array, options?: DecodeOptions): string {
+    return this.requireTokenizer().decode(tokens, options);
+  }
+
+  /**
+   * Streams the continuation of a prompt (text, tokenized with BOS where the vocabulary adds it, or
+   * token ids); see Generation. Text pieces come only when the model has a tokenizer.
+   */
+  generate(prompt: string | readonly number[] | Int32Array, options: GenerateOptions = {}): Generation {
+    const ids = this.checkTokens(typeof prompt === 'string' ? this.tokenize(prompt) : prompt, 'prompt');
     const o = resolveGenerateOptions(options, this.contextSize);
-    return new Generation(o, (onToken) =>
-      submit(
-        this.native(),
-        'generate',
-        ids,
-        { sampling: o.sampling, maxTokens: o.maxTokens, eog: Int32Array.from(this.eogTokens) },
-        onToken,
-        o.signal,
-      ),
+    const decoder = this.tokenizer?.createStreamDecoder({ stripLeadingSpace: false });
+    return new Generation(
+      o,
+      (onToken) =>
+        submit(this.native(), 'generate', ids, { sampling: o.sampling, maxTokens: o.maxTokens, eog: Int32Array.from(o.ignoreEog ? [] : this.eogTokens) }, onToken, o.signal),
+      decoder,
     );
+  }
+
+  /** Renders the conversation with the model's chat template and streams the assistant's reply. */
+  chat(messages: readonly ChatMessage[], options: ChatOptions = {}): Generation {
+    const tok = this.requireTokenizer();
+    if (!tok.chatTemplate) throw new UnsupportedError(`${this.path} has no chat template (tokenizer.chat_template)`);
+    const bos = tok.bosId === undefined ? '' : tok.tokenToPiece(tok.bosId, { special: true });
+    const eos = tok.eosId === undefined ? '' : tok.tokenToPiece(tok.eosId, { special: true });
+    const text = renderChat(tok.chatTemplate, messages, { ...options.template, bosToken: bos, eosToken: eos });
+    // Templates that write the BOS text themselves must not get a second one.
+    const ids = tok.encode(text, { parseSpecial: true, addBos: tok.addBos && !(bos && text.startsWith(bos)) });
+    const { template: _template, ...generateOptions } = options;
+    return this.generate(ids, generateOptions);
   }
 
   memory(): ModelMemory {
@@ -154,8 +194,9 @@ export class Model {
   }
 }
 
-/** Token ids that end a generation, from the vocabulary's metadata. */
-function eogTokensOf(file: GgufFile): number[] {
+/** Token ids that end a generation: the tokenizer's, else the vocabulary metadata's EOS/EOT/EOM. */
+function eogTokensOf(file: GgufFile, tokenizer: Tokenizer | undefined): number[] {
+  if (tokenizer) return Array.from({ length: tokenizer.vocabSize }, (_, i) => i).filter((i) => tokenizer.isEog(i));
   const ids = new Set<number>();
   for (const k of ['eos', 'eot', 'eom']) {
     const v = getMetadata(file, `tokenizer.ggml.${k}_token_id`);
@@ -173,13 +214,14 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const onProgress = expectFunction<(f: number) => void>(options.onProgress, 'onProgress');
   const file = await readGguf(path, { signal });
   const hp = llamaHparams(file);
+  const tokenizer = getMetadata(file, 'tokenizer.ggml.model') === undefined ? undefined : tokenizerFromGguf(file);
   const threads = options.threads === undefined ? 0 : expectInteger(options.threads, 'threads', 1, 4 * cpus().length);
   const contextSize = options.contextSize === undefined ? Math.min(hp.nCtxTrain, 4096) : expectInteger(options.contextSize, 'contextSize', 1, 1 << 20);
   const sequences = options.sequences === undefined ? 4 : expectInteger(options.sequences, 'sequences', 1, 256);
   const batchSize = options.batchSize === undefined ? 512 : expectInteger(options.batchSize, 'batchSize', 1, 8192);
   // An F32 model keeps F32 keys and values so that its logits stay exact; others use F16 like llama.cpp.
   const f32Model = file.tensors.find((t) => t.name === 'blk.0.attn_q.weight')?.type === GGML_TYPE.F32;
-  const kv = options.kvCacheType === undefined ? (f32Model ? 'f32' : 'f16') : expectOneOf(options.kvCacheType, ['f16', 'f32'], 'kvCacheType');
+  const kv = options.kvCacheType === undefined ? (f32Model ? 'f32' : 'f16') : expectOneOf(options.kvCacheType, ['f16', 'f32', 'q8_0'] as const, 'kvCacheType');
   throwIfAborted(signal);
 
   const handle = new (native().NativeModel)({
@@ -190,7 +232,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     contextSize,
     sequences,
     batchSize,
-    kvType: kv === 'f32' ? GGML_TYPE.F32 : GGML_TYPE.F16,
+    kvType: { f32: GGML_TYPE.F32, f16: GGML_TYPE.F16, q8_0: GGML_TYPE.Q8_0 }[kv],
   });
   const onAbort = () => handle.cancelPrefetch();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -202,6 +244,5 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  const eog = eogTokensOf(file);
-  return new Model(path, hp, contextSize, eog, handle);
+  return new Model(path, hp, contextSize, tokenizer, eogTokensOf(file, tokenizer), handle);
 }

@@ -7,11 +7,15 @@ const commands: Record<string, () => Promise<{ default: (argv: string[]) => Prom
   probe: () => import('./commands/probe.js'),
   convert: () => import('./commands/convert.js'),
   tokenize: () => import('./commands/tokenize.js'),
+  run: () => import('./commands/run.js'),
+  eval: () => import('./commands/eval.js'),
 };
 
 const usage = `qinfer <command> [options]
 
 Commands:
+  bench <model> [--threads N] [--json]
+                    prompt (512 tokens) and generation (128 tokens) throughput
   bench --kernels [--json]
                     CPU kernel speed against this machine's measured memory bandwidth
   probe [--json]    describe this machine's CPU, GPUs and usable backends
@@ -19,6 +23,10 @@ Commands:
                     Hugging Face folder or llama2.c checkpoint to GGUF
   tokenize <model.gguf> [--no-bos] [--json] (<text> | --file <path>)
                     token ids of a text
+  run <model> -p <prompt> [-n N] [--temp T] [--seed S]
+                    generate text, streamed to stdout
+  eval <model> (--tokens F | --text F) [--reference M] [--ctx 512]
+                    perplexity, and KL divergence / top-1 agreement against a reference
 
 Run "qinfer <command> --help" for a command's options.`;
 

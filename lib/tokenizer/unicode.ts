@@ -7,23 +7,6 @@ export function utf8Bytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
 /**
  * GPT-2's reversible byte-to-character table: printable Latin-1 bytes stand for themselves and
  * the others take the code points from U+0100 on, so every byte string becomes printable text
@@ -42,7 +25,10 @@ function buildByteTables(): { byteToChar: string[]; charToByte: Map<number, numb
   return { byteToChar, charToByte };
 }
 
-export const { byteToChar: BYTE_TO_CHAR, charToByte: CHAR_TO_BYTE } = buildByteTables();
+const { byteToChar: BYTE_TO_CHAR, charToByte } = buildByteTables();
+
+/** GPT-2 character code point → the byte it stands for. */
+export const CHAR_TO_BYTE: ReadonlyMap<number, number> = charToByte;
 
 /** Maps each UTF-8 byte of `text` to its GPT-2 character. */
 export function byteEncode(text: string): string {

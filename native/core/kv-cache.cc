@@ -15,15 +15,11 @@ namespace qinfer {
 
 KvCache::KvCache(const LlamaHparams &hp, int32_t n_ctx, int32_t n_seq, int32_t type)
     : n_layer_(hp.n_layer), n_head_kv_(hp.n_head_kv), n_ctx_(n_ctx), n_seq_(n_seq), type_(type) {
-  size_t elem;
-  if (type == QINFER_TYPE_F32) {
-    elem = 4;
-  } else if (type == QINFER_TYPE_F16) {
-    elem = 2;
-  } else {
-    throw Error(QINFER_E_UNSUPPORTED, "KV cache type id " + std::to_string(type) + " is not supported (f32 or f16)");
+  const qinfer_type_traits *tr = qinfer_type_traits_of(type);
+  if ((type != QINFER_TYPE_F32 && type != QINFER_TYPE_F16 && type != QINFER_TYPE_Q8_0) || hp.head_dim % tr->block_size != 0) {
+    throw Error(QINFER_E_UNSUPPORTED, "KV cache type id " + std::to_string(type) + " is not supported here (f32, f16, or q8_0 with heads a multiple of 32)");
   }
-  row_bytes_ = size_t(hp.head_dim) * elem;
+  row_bytes_ = size_t(hp.head_dim / tr->block_size) * size_t(tr->type_size);
   slot_bytes_ = row_bytes_ * size_t(n_ctx) * size_t(n_head_kv_);
   bytes_ = uint64_t(slot_bytes_) * 2 * uint64_t(n_layer_) * uint64_t(n_seq_);
   void *p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

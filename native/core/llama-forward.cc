@@ -87,8 +87,8 @@ bool LlamaForward::eval(const std::vector<BatchToken> &batch, float *logits, con
       rows_[t].k = kb;
       rows_[t].v = vb;
     }
-    ops_.store_kv(k_.data(), n, hp.n_head_kv, hp.head_dim, cache_.type(), cache_.n_ctx(), k_dst_.data());
-    ops_.store_kv(v_.data(), n, hp.n_head_kv, hp.head_dim, cache_.type(), cache_.n_ctx(), v_dst_.data());
+    ops_.store_kv(k_.data(), n, shape, k_dst_.data());
+    ops_.store_kv(v_.data(), n, shape, v_dst_.data());
     ops_.attention(q_.data(), n, rows_.data(), shape, attn_.data());
     ops_.matmul(l.wo, attn_.data(), n, h);
     ops_.add(x, h, n * d);

@@ -17,7 +17,7 @@ struct RopeParams {
 };
 
 // One query row's view of its sequence's cache: `n_kv` positions, head-major
-// ([n_head_kv][stride][head_dim]) of type `kv_type` (F32 or F16).
+// ([n_head_kv][stride][head_dim]) of type `kv_type` (F32, F16 or Q8_0).
 struct AttentionRow {
   const void *k = nullptr;
   const void *v = nullptr;
@@ -46,9 +46,8 @@ class ModelOps {
   virtual void rms_norm(const float *x, const float *g, int64_t n, int64_t dim, float eps, float *y) = 0;
   // Rotates each head of n rows (n_heads heads of p.head_dim) by its row's position.
   virtual void rope(float *x, int64_t n, int32_t n_heads, const int32_t *pos, const RopeParams &p) = 0;
-  // Stores n rows of K (or V) into the cache at dst[t] (head-major, `stride` positions per head).
-  virtual void store_kv(const float *src, int64_t n, int32_t n_head_kv, int32_t head_dim, int32_t kv_type, int64_t stride,
-                        void *const *dst) = 0;
+  // Stores n rows of K (or V) of s.n_head_kv heads into the cache at dst[t] (the row of the token's position in head 0).
+  virtual void store_kv(const float *src, int64_t n, const AttentionShape &s, void *const *dst) = 0;
   // out[t] = softmax(q[t] K^T * scale) V over rows[t], per query head (grouped-query).
   virtual void attention(const float *q, int64_t n, const AttentionRow *rows, const AttentionShape &s, float *out) = 0;
   // gate[i] = silu(gate[i]) * up[i] over n elements.

@@ -196,13 +196,14 @@ class Model : public Napi::ObjectWrap<Model> {
     auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "qinfer-request", 0, 1));
     auto on_token = info[3].IsFunction() ? std::make_shared<Napi::FunctionReference>(Napi::Persistent(info[3].As<Napi::Function>())) : nullptr;
     auto on_done = std::make_shared<Napi::FunctionReference>(Napi::Persistent(info[4].As<Napi::Function>()));
-    auto deliver = [this, id, on_token, on_done](Napi::Env env, Napi::Function, Event *ev) {
+    // Events may arrive after this wrapper is collected: they hold the request table, not `this`.
+    auto deliver = [requests = requests_, id, on_token, on_done](Napi::Env env, Napi::Function, Event *ev) {
       std::unique_ptr<Event> e(ev);
       if (!e->done) {
         if (on_token) on_token->Call({Napi::Number::New(env, e->token)});
         return;
       }
-      requests_.erase(id);
+      requests->erase(id);
       Napi::Value err = env.Null();
       if (e->summary.status != QINFER_OK) err = make_error(env, e->summary.status, e->summary.message).Value();
       on_done->Call({err, summary_to_js(env, e->summary)});
@@ -221,14 +222,14 @@ class Model : public Napi::ObjectWrap<Model> {
       tsfn->BlockingCall(e, [shared_deliver](Napi::Env env, Napi::Function f, Event *ev) { (*shared_deliver)(env, f, ev); });
       tsfn->Release();
     };
-    requests_[id] = r;
+    (*requests_)[id] = r;
     guarded(env, [&] { eng.submit(r); });
     return Napi::Number::New(env, double(id));
   }
 
   Napi::Value abort(const Napi::CallbackInfo &info) {
-    auto it = requests_.find(uint64_t(info[0].As<Napi::Number>().Int64Value()));
-    if (it != requests_.end() && engine_) engine_->abort(it->second);
+    auto it = requests_->find(uint64_t(info[0].As<Napi::Number>().Int64Value()));
+    if (it != requests_->end() && engine_) engine_->abort(it->second);
     return info.Env().Undefined();
   }
 
@@ -266,7 +267,8 @@ class Model : public Napi::ObjectWrap<Model> {
 
   std::shared_ptr<const LlamaModel> model_;
   std::unique_ptr<Engine> engine_;
-  std::unordered_map<uint64_t, std::shared_ptr<Request>> requests_;
+  std::shared_ptr<std::unordered_map<uint64_t, std::shared_ptr<Request>>> requests_ =
+      std::make_shared<std::unordered_map<uint64_t, std::shared_ptr<Request>>>();
   uint64_t next_id_ = 1;
   std::shared_ptr<std::atomic<bool>> cancel_prefetch_ = std::make_shared<std::atomic<bool>>(false);
 };

@@ -1,11 +1,12 @@
-// qinfer bench --kernels [--json]: CPU kernel speed against this machine's measured memory bandwidth.
+// qinfer bench <model> (model throughput, bench-model.ts) or qinfer bench --kernels: CPU kernel speed against the measured memory bandwidth.
 import { parseArgs } from 'node:util';
 
 import { KERNEL_FORMATS, KERNEL_ISAS, type KernelBenchReport, type KernelBenchResult, type KernelIsa, benchKernels } from '../../bench-kernels.js';
 import { native } from '../../binding.js';
 import { expectInteger, expectNumber, expectOneOf, invalid } from '../../options.js';
+import { modelBenchCommand, modelBenchHelp } from './bench-model.js';
 
-const help = `qinfer bench --kernels [--json] [--threads N] [--isa a,b] [--formats f,g] [--batches 1,4,...]
+const kernelHelp = `qinfer bench --kernels [--json] [--threads N] [--isa a,b] [--formats f,g] [--batches 1,4,...]
              [--shapes 4096x4096,4096x14336] [--min-seconds S]
 
 Measures this machine's memory read bandwidth, then per format: matrix-vector GB/s at each ISA level
@@ -52,10 +53,15 @@ export async function kernelBenchCommand(values: Record<string, string | boolean
 }
 
 export default async function benchCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
       kernels: { type: 'boolean' },
+      pp: { type: 'string' },
+      tg: { type: 'string' },
+      reps: { type: 'string' },
+      backend: { type: 'string' },
       json: { type: 'boolean' },
       threads: { type: 'string' },
       isa: { type: 'string' },
@@ -67,9 +73,10 @@ export default async function benchCommand(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(help);
+    console.log(`${modelBenchHelp}\n\n${kernelHelp}`);
     return 0;
   }
-  if (!values.kernels) throw invalid('--kernels (the only benchmark so far)', 'qinfer bench', argv.join(' ') || '(nothing)');
+  if (!values.kernels) return modelBenchCommand(positionals, values);
+  if (positionals.length) throw invalid('no model with --kernels', 'qinfer bench', positionals.join(' '));
   return kernelBenchCommand(values);
 }
