@@ -37,6 +37,8 @@ export class Tokenizer {
   readonly chatTemplate: string | undefined;
   /** Metadata ignored as llama.cpp ignores it, e.g. a special token id outside the vocabulary. */
   readonly warnings: readonly string[];
+  /** Every token at which generation ends (see isEog), in increasing order. */
+  readonly eogIds: readonly number[];
 
   private readonly vocab: Vocab;
   private readonly encoder: SpmEncoder | BpeEncoder;
@@ -58,6 +60,7 @@ export class Tokenizer {
     this.addEos = vocab.addEos;
     this.chatTemplate = vocab.chatTemplate;
     this.warnings = vocab.warnings;
+    this.eogIds = [...vocab.eogIds].sort((a, b) => a - b);
     this.encoder = vocab.kind === 'spm' ? new SpmEncoder(vocab) : new BpeEncoder(vocab);
     this.specials = new SpecialSplitter(vocab);
     this.pieces = new PieceTable(vocab);

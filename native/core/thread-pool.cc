@@ -60,7 +60,7 @@ void ThreadPool::call(int index) {
   }
 }
 
-void ThreadPool::dispatch(Thunk thunk, void *ctx) {
+void ThreadPool::dispatch(Thunk thunk, void *ctx, bool everyone) {
   std::lock_guard<std::mutex> submit(submit_mutex_);
   if (n_threads_ == 1) {
     thunk(ctx, 0, 1);
@@ -69,18 +69,32 @@ void ThreadPool::dispatch(Thunk thunk, void *ctx) {
   thunk_ = thunk;
   ctx_ = ctx;
   error_ = nullptr;
-  pending_.store(n_threads_ - 1);
-  generation_.fetch_add(1);  // publishes thunk_/ctx_ (seq_cst, paired with the workers' loads)
+  const uint64_t g = generation_.load() + 1;
+  state_.store((g << 32) | (everyone ? kEveryone | uint64_t(n_threads_ - 1) : 0));
+  generation_.store(g);  // publishes the job (seq_cst, paired with the workers' loads)
   if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(sleep_mutex_);
     wake_.notify_all();
   }
   call(0);
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
+  // A shared job is closed once the caller has done its part: workers that have not joined by then
+  // (descheduled by another process) are not waited for.
+  if (!everyone) state_.fetch_or(kClosed);
+  for (int spins = 0; (state_.load(std::memory_order_acquire) & kCount) != 0; spins++) {
     if (spins < 4096) QINFER_PAUSE();
     else std::this_thread::yield();  // a worker was descheduled: give it the core
   }
   if (error_) std::rethrow_exception(error_);
+}
+
+bool ThreadPool::join(uint64_t g) {
+  uint64_t s = state_.load();
+  for (;;) {
+    if ((s >> 32) != (g & 0xFFFFFFFFu)) return false;  // a newer job replaced it
+    if (s & kEveryone) return true;                      // counted in already
+    if (s & kClosed) return false;
+    if (state_.compare_exchange_weak(s, s + 1)) return true;
+  }
 }
 
 void ThreadPool::worker(int index) {
@@ -102,8 +116,9 @@ void ThreadPool::worker(int index) {
     }
     if (stop_.load()) return;
     seen = g;
+    if (!join(g)) continue;
     call(index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    state_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

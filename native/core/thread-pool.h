@@ -21,16 +21,17 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Calls fn(thread_index, n_threads) once on every thread (the caller is index 0) and returns when
-  // all calls have returned. Jobs from several callers are serialized. An exception thrown by any
+  // all calls have returned (so a descheduled worker delays it: prefer parallel_for). Jobs from several callers are serialized. An exception thrown by any
   // call is rethrown here after the others finish.
   template <typename Fn>
   void run(Fn &&fn) {
     auto thunk = [](void *ctx, int i, int n) { (*static_cast<Fn *>(ctx))(i, n); };
-    dispatch(thunk, &fn);
+    dispatch(thunk, &fn, true);
   }
 
   // Splits [0, n) into chunks of `grain` (the last may be shorter) handed out dynamically, so a
-  // thread slowed down by another process does not hold up the others; fn(begin, end).
+  // thread slowed down by another process does not hold up the others (a worker that has not
+  // started when the caller runs out of chunks is not waited for); fn(begin, end).
   template <typename Fn>
   void parallel_for(int64_t n, int64_t grain, Fn &&fn) {
     if (n <= 0) return;
@@ -41,17 +42,22 @@ class ThreadPool {
       return;
     }
     std::atomic<int64_t> next{0};
-    run([&](int, int) {
+    auto body = [&](int, int) {
       for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
         int64_t b = c * grain;
         fn(b, b + grain < n ? b + grain : n);
       }
-    });
+    };
+    auto thunk = [](void *ctx, int i, int nt) { (*static_cast<decltype(body) *>(ctx))(i, nt); };
+    dispatch(thunk, &body, false);
   }
 
  private:
   using Thunk = void (*)(void *ctx, int index, int n);
-  void dispatch(Thunk thunk, void *ctx);
+  // everyone: every worker must run the job (run); otherwise workers join until the caller has
+  // finished its share, and the job ends when those that joined are done (parallel_for).
+  void dispatch(Thunk thunk, void *ctx, bool everyone);
+  bool join(uint64_t generation);
   void worker(int index);
   void call(int index);
 
@@ -59,11 +65,13 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex submit_mutex_;  // one job at a time
 
-  // Job state: generation_ is bumped to publish a job; pending_ counts workers still running it.
+  // Job state: generation_ is bumped to publish a job. state_ holds the job's generation (high 32
+  // bits), kEveryone, kClosed, and the count of workers still running it (kCount bits).
+  static constexpr uint64_t kEveryone = 1u << 30, kClosed = 1u << 31, kCount = kEveryone - 1;
   Thunk thunk_ = nullptr;
   void *ctx_ = nullptr;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> state_{0};
   std::atomic<bool> stop_{false};
   std::atomic<int> sleepers_{0};
   std::mutex sleep_mutex_;

@@ -35,6 +35,10 @@ describe('BOS and EOS', () => {
     expect(toks['qwen2'].eotId).toBe(toks['qwen2'].tokenId('<|im_end|>'));
     expect(toks['phi-3'].isEog(toks['phi-3'].tokenId('<|end|>')!)).toBe(true);
     expect(toks['llama-spm'].isEog(toks['llama-spm'].tokenId('▁Hello')!)).toBe(false);
+    for (const tok of Object.values(toks)) {
+      const all = Array.from({ length: tok.vocabSize }, (_, i) => i);
+      expect(tok.eogIds).toEqual(all.filter((i) => tok.isEog(i)));
+    }
   });
 });
 
