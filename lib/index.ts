@@ -21,6 +21,7 @@ export {
   type TensorSource,
 } from './gguf.js';
 export { readSafetensors, type SafetensorsFile, type SafetensorsTensor, type SafetensorsDtype } from './safetensors.js';
+export { inspectModel, type ModelReport, type InspectTensor, type TokenizerSummary } from './inspect.js';
 export { ggmlTypes, findGgmlType, tensorBytes, GGML_TYPE, type GgmlType } from './ggml-types.js';
 export { loadModel, Model, type LoadModelOptions, type EvaluateOptions, type ModelMemory, type ModelStats } from './model.js';
 export { Generation, type GenerateOptions, type GeneratedToken, type GenerationSummary, type FinishReason } from './generation.js';

@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<{ default: (argv: string[]) => Prom
   tokenize: () => import('./commands/tokenize.js'),
   run: () => import('./commands/run.js'),
   eval: () => import('./commands/eval.js'),
+  inspect: () => import('./commands/inspect.js'),
 };
 
 const usage = `qinfer <command> [options]
@@ -27,6 +28,8 @@ Commands:
                     generate text, streamed to stdout
   eval <model> (--tokens F | --text F) [--reference M] [--ctx 512]
                     perplexity, and KL divergence / top-1 agreement against a reference
+  inspect <model> [--json]
+                    describe a GGUF, a safetensors file or a Hugging Face model folder
 
 Run "qinfer <command> --help" for a command's options.`;
 
