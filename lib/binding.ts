@@ -100,10 +100,12 @@ export interface NativeModelHandle {
     kind: 'evaluate' | 'generate',
     tokens: Int32Array,
     options: Record<string, unknown>,
-    onToken: ((token: number) => void) | undefined,
-    onDone: (err: Error | null, summary: NativeRequestSummary) => void,
+    /** A generated token (err null, summary undefined), then once the end (token -1, summary or err). */
+    onEvent: (err: Error | null, token: number, summary: NativeRequestSummary | undefined) => void,
   ): number;
   abort(id: number): void;
+  /** While held, submitted requests wait, so that requests submitted together share batches. */
+  hold(on: boolean): void;
   memory(): {
     fileBytes: number;
     weightBytes: number;

@@ -63,7 +63,9 @@ bool refit(const KSpec &s, const float *x, const float *w, const KBlock &k, floa
 
 float fp16_round(float v) { return qinfer_half_to_f32(qinfer_f32_to_half(v)); }
 
-// Per group, the best codes within one step of the current ones; returns the block's error.
+constexpr int kReach = 2;
+
+// Per group, the best codes within kReach steps of the current ones; returns the block's error.
 double improve_codes(const KSpec &s, const float *x, const float *w, KBlock &k) {
   double total = 0;
   uint8_t q[32];
@@ -71,8 +73,8 @@ double improve_codes(const KSpec &s, const float *x, const float *w, KBlock &k) 
     const float *xg = x + g * s.group, *wg = w + g * s.group;
     double best = -1;
     int bc = k.sc[g], bm = k.mn[g];
-    for (int dc = -1; dc <= 1; dc++) {
-      for (int dm = s.has_min ? -1 : 0; dm <= (s.has_min ? 1 : 0); dm++) {
+    for (int dc = -kReach; dc <= kReach; dc++) {
+      for (int dm = s.has_min ? -kReach : 0; dm <= (s.has_min ? kReach : 0); dm++) {
         int c = k.sc[g] + dc, m = k.mn[g] + dm;
         if (c < s.sc_lo || c > s.sc_hi || m < 0 || m > s.mn_hi) continue;
         double err = round_group(s, xg, wg, k.d * float(c), k.dmin * float(m), q);
