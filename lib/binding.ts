@@ -93,6 +93,24 @@ export interface NativeRequestSummary {
   logits?: Float32Array;
 }
 
+export interface ModelMemory {
+  fileBytes: number;
+  weightBytes: number;
+  /** Weight bytes now in RAM (the weights stay memory-mapped from the file). */
+  residentWeightBytes: number;
+  kvCacheBytes: number;
+  residentKvCacheBytes: number;
+  scratchBytes: number;
+}
+
+export interface ModelStats {
+  /** Forward passes so far. */
+  batches: number;
+  tokens: number;
+  maxSequencesInBatch: number;
+  threads: number;
+}
+
 export interface NativeModelHandle {
   prefetch(onProgress?: (done: number, total: number) => void): Promise<void>;
   cancelPrefetch(): void;
@@ -106,15 +124,8 @@ export interface NativeModelHandle {
   abort(id: number): void;
   /** While held, submitted requests wait, so that requests submitted together share batches. */
   hold(on: boolean): void;
-  memory(): {
-    fileBytes: number;
-    weightBytes: number;
-    residentWeightBytes: number;
-    kvCacheBytes: number;
-    residentKvCacheBytes: number;
-    scratchBytes: number;
-  };
-  stats(): { batches: number; tokens: number; maxSequencesInBatch: number; threads: number };
+  memory(): ModelMemory;
+  stats(): ModelStats;
   close(): void;
 }
 

@@ -2,7 +2,9 @@
 import { cpus } from 'node:os';
 
 import { resolveBackendChoice } from './backend.js';
-import { native, type NativeModelHandle, type NativeRequestSummary } from './binding.js';
+import { type ModelMemory, type ModelStats, native, type NativeModelHandle, type NativeRequestSummary } from './binding.js';
+
+export type { ModelMemory, ModelStats };
 import { AbortError, UnsupportedError, throwIfAborted } from './errors.js';
 import { Generation, type GenerateOptions, resolveGenerateOptions } from './generation.js';
 import { type GgufFile, getMetadata, readGguf } from './gguf.js';
@@ -36,23 +38,6 @@ export interface EvaluateOptions {
   /** "all": logits of every position (rows of vocabularySize); "last" (default): only the last. */
   logits?: 'all' | 'last';
   signal?: AbortSignal;
-}
-
-export interface ModelMemory {
-  fileBytes: number;
-  weightBytes: number;
-  /** Weight bytes now in RAM (the weights stay memory-mapped from the file). */
-  residentWeightBytes: number;
-  kvCacheBytes: number;
-  residentKvCacheBytes: number;
-  scratchBytes: number;
-}
-
-export interface ModelStats {
-  batches: number;
-  tokens: number;
-  maxSequencesInBatch: number;
-  threads: number;
 }
 
 /** One request to the engine: `promise` resolves with its summary; generated tokens stream to onToken. */
