@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 
 import { expect } from 'vitest';
 
+import { normalizedError } from './random.js';
+
 export interface LlamaCppAnswer {
   /** Per prompt, per position: the logits row. */
   logits: Float32Array[][];
@@ -32,17 +34,6 @@ export async function llamaCpp(model: string, prompts: number[][], n: number): P
   }
 }
 
-/** max |a - b| over the row, relative to the row's largest |reference| logit. */
-export function rowError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    err = Math.max(err, Math.abs(got[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return err / scale;
-}
-
 /**
  * Checks llama.cpp against a reference on one prompt: every prompt position's logits within `tolerance`
  * of the row's largest logit, and every greedy token the reference's argmax up to near-ties within the
@@ -62,7 +53,7 @@ export function expectMatchesReference(
   const ref = reference([...prompt, ...continuation.slice(0, -1)]);
   let worst = 0;
   ref.slice(0, prompt.length).forEach((row, pos) => {
-    const e = rowError(got.logits[index]![pos]!, row);
+    const e = normalizedError(got.logits[index]![pos]!, row);
     worst = Math.max(worst, e);
     expect(e, `${what} prompt ${JSON.stringify(prompt)} position ${pos}`).toBeLessThanOrEqual(tolerance);
   });

@@ -7,9 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { convert } from '../../lib/convert.js';
 import { getMetadata, readGguf } from '../../lib/gguf.js';
-import { expectMatchesReference, llamaCpp, rowError } from '../helpers/llama-cpp.js';
+import { expectMatchesReference, llamaCpp } from '../helpers/llama-cpp.js';
 import { llama2cLogits, loadLlama2c } from '../helpers/llama2c-reference.js';
-import { rng, testSeed } from '../helpers/random.js';
+import { normalizedError, rng, testSeed } from '../helpers/random.js';
 
 const fixtures = resolve(import.meta.dirname, '../../../shared/fixtures/models');
 const gcide = join(fixtures, 'gcide-llama-25m');
@@ -55,7 +55,7 @@ describe.skipIf(!haveGcide)('gcide-llama-25m (Hugging Face) converted and run by
         const [positions, vocab] = p.logits_shape;
         for (let pos = 0; pos < positions; pos++) {
           const ref = refLogits.subarray(p.logits_offset + pos * vocab, p.logits_offset + (pos + 1) * vocab);
-          const e = rowError(got.logits[i]![pos]!, ref);
+          const e = normalizedError(got.logits[i]![pos]!, ref);
           worst = Math.max(worst, e);
           expect(e, `prompt ${i} position ${pos}`).toBeLessThanOrEqual(1e-2);
         }
