@@ -185,6 +185,26 @@ export interface NativeBinding {
     spec: import('./gguf.js').GgufWriteSpec,
     onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
   ): NativeTask<number>;
+  /** Quantizes a GGUF model tensor by tensor (see native/quant/quantize-model.h). */
+  quantizeModel(job: NativeQuantizeJob, onProgress?: (stage: 'calibrate' | 'awq' | 'write', done: number, total: number) => void): NativeTask<{
+    bytes: number;
+    calibrationTokens: number;
+    awqAlphas: Float32Array;
+  }>;
+}
+
+export interface NativeQuantizeJob {
+  input: string;
+  output: string;
+  /** Output ggml type of each input tensor, in file order. */
+  types: Int32Array;
+  metadata: Array<{ key: string; type: 'u32'; value: number } | { key: string; type: 'string'; value: string }>;
+  method: { imatrix: boolean; gptq: boolean; awq: boolean; damp?: number; actOrder?: boolean; awqGrid?: number };
+  calibration?: Int32Array;
+  context?: number;
+  samples?: number;
+  hparams?: import('./model-spec.js').LlamaHparams;
+  threads?: number;
 }
 
 export interface NativeBandwidthRequest {
