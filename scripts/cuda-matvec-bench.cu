@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
   CHECK(cudaFree(cb));
   std::printf("device-to-device copy: %.0f GB/s (1 GiB, read + write)\n", copy_gbs);
 
-  std::vector<float> hx(size_t(cols));
+  std::vector<float> hx(static_cast<size_t>(cols));
   std::uniform_real_distribution<float> ud(-1.f, 1.f);
   for (float &v : hx) v = ud(gen);
   float *x, *y;

@@ -31,7 +31,9 @@ struct FmtBF16 {
 };
 
 // Legacy blocks of 32: element j in the low nibble of qs[j], j + 16 in the high nibble.
-template <class Levels>
+// Values are computed in the CPU reference's order, products rounded before the add (no contraction
+// into an FMA), so decoded rows match it bit for bit, signed zeros included.
+template <bool kMin, class Levels>
 __device__ __forceinline__ void nibbles(const uint8_t *qs, float d, float m, float *v, Levels lv) {
 // qs is 2-byte aligned in every block that uses this layout: half-word loads.
 #pragma unroll
@@ -40,8 +42,8 @@ __device__ __forceinline__ void nibbles(const uint8_t *qs, float d, float m, flo
 #pragma unroll
     for (int k = 0; k < 2; k++) {
       const int b = p >> (8 * k);
-      v[j + k] = d * lv(b & 15) + m;
-      v[j + k + 16] = d * lv((b >> 4) & 15) + m;
+      v[j + k] = kMin ? __fmul_rn(lv(b & 15), d) + m : lv(b & 15) * d;
+      v[j + k + 16] = kMin ? __fmul_rn(lv((b >> 4) & 15), d) + m : lv((b >> 4) & 15) * d;
     }
   }
 }
@@ -50,36 +52,37 @@ struct FmtQ4_0 {
   static constexpr int kChunk = 32, kBlockElems = 32, kBlockBytes = 18;
   __device__ static void load(const uint8_t *row, int64_t ci, float *v) {
     const uint8_t *b = row + ci * kBlockBytes;
-    nibbles(b + 2, half_f(ld16(b)), 0.f, v, [](int q) { return float(q - 8); });
+    nibbles<false>(b + 2, half_f(ld16(b)), 0.f, v, [](int q) { return float(q - 8); });
   }
 };
 struct FmtQ4_1 {
   static constexpr int kChunk = 32, kBlockElems = 32, kBlockBytes = 20;
   __device__ static void load(const uint8_t *row, int64_t ci, float *v) {
     const uint8_t *b = row + ci * kBlockBytes;
-    nibbles(b + 4, half_f(ld16(b)), half_f(ld16(b + 2)), v, [](int q) { return float(q); });
+    nibbles<true>(b + 4, half_f(ld16(b)), half_f(ld16(b + 2)), v, [](int q) { return float(q); });
   }
 };
 struct FmtIQ4_NL {
   static constexpr int kChunk = 32, kBlockElems = 32, kBlockBytes = 18;
   __device__ static void load(const uint8_t *row, int64_t ci, float *v) {
     const uint8_t *b = row + ci * kBlockBytes;
-    nibbles(b + 2, half_f(ld16(b)), 0.f, v, [](int q) { return float(kIq4nl[q]); });
+    nibbles<false>(b + 2, half_f(ld16(b)), 0.f, v, [](int q) { return float(kIq4nl[q]); });
   }
 };
 
 // Q5_0/Q5_1: bit 4 of element j is bit j of the little-endian qh.
 template <bool kMin>
 __device__ __forceinline__ void load_q5(const uint8_t *b, float *v) {
-  const float d = half_f(ld16(b)), m = kMin ? half_f(ld16(b + 2)) : -16.f * d;
+  const float d = half_f(ld16(b)), m = kMin ? half_f(ld16(b + 2)) : 0.f;
   const uint8_t *hp = b + (kMin ? 4 : 2);
   const uint32_t qh = uint32_t(hp[0]) | uint32_t(hp[1]) << 8 | uint32_t(hp[2]) << 16 | uint32_t(hp[3]) << 24;
   const uint8_t *qs = hp + 4;
 #pragma unroll
   for (int j = 0; j < 16; j++) {
     const int q = __ldg(qs + j);
-    v[j] = d * float((q & 15) | ((qh >> j) & 1) << 4) + m;
-    v[j + 16] = d * float((q >> 4) | ((qh >> (j + 16)) & 1) << 4) + m;
+    const int lo = (q & 15) | ((qh >> j) & 1) << 4, hi = (q >> 4) | ((qh >> (j + 16)) & 1) << 4;
+    v[j] = kMin ? __fmul_rn(float(lo), d) + m : float(lo - 16) * d;
+    v[j + 16] = kMin ? __fmul_rn(float(hi), d) + m : float(hi - 16) * d;
   }
 }
 struct FmtQ5_0 {
@@ -119,7 +122,7 @@ struct FmtQ2_K {
       const int sc = __ldg(b + 2 * c + h);
       const float dl = d * float(sc & 15), ml = dmin * float(sc >> 4);
 #pragma unroll
-      for (int l = 0; l < 16; l++) v[16 * h + l] = dl * float((__ldg(qs + 16 * h + l) >> shift) & 3) - ml;
+      for (int l = 0; l < 16; l++) v[16 * h + l] = __fmul_rn(dl, float((__ldg(qs + 16 * h + l) >> shift) & 3)) - ml;
     }
   }
 };
@@ -155,7 +158,7 @@ __device__ __forceinline__ void load_k45(const uint8_t *b, int c, float *v) {
   for (int l = 0; l < 32; l++) {
     int q = (__ldg(qs + l) >> shift) & 15;
     if (kFifth) q |= ((__ldg(qh + l) >> c) & 1) << 4;
-    v[l] = dl * float(q) - ml;
+    v[l] = __fmul_rn(dl, float(q)) - ml;
   }
 }
 struct FmtQ4_K {
@@ -192,7 +195,7 @@ struct FmtIQ4_XS {
     const uint8_t *b = row + (ci >> 3) * kBlockBytes;
     const int c = int(ci & 7);
     const int ls = ((b[4 + c / 2] >> (4 * (c & 1))) & 15) | ((ld16(b + 2) >> (2 * c)) & 3) << 4;
-    nibbles(b + 8 + 16 * c, half_f(ld16(b)) * float(ls - 32), 0.f, v, [](int q) { return float(kIq4nl[q]); });
+    nibbles<false>(b + 8 + 16 * c, half_f(ld16(b)) * float(ls - 32), 0.f, v, [](int q) { return float(kIq4nl[q]); });
   }
 };
 

@@ -48,6 +48,35 @@ __global__ void __launch_bounds__(kRowsPerBlock *kWarp) matmul_kernel(const uint
   }
 }
 
+// Decode (one token) of the 32-element-chunk formats: the block copies x into shared memory once, padded
+// by one float every 32 so the lanes' chunk-strided reads hit distinct banks, then walks row groups
+// grid-stride so that copy is paid once per block rather than once per 8 rows.
+template <class F>
+__global__ void __launch_bounds__(kRowsPerBlock *kWarp) matvec_shared_x_kernel(const uint8_t *w, uint64_t row_bytes, const float *x, float *y,
+                                                                               int64_t rows, int64_t cols) {
+  extern __shared__ float xs[];
+  for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) xs[i + i / kWarp] = x[i];
+  __syncthreads();
+  const int lane = threadIdx.x % kWarp;
+  const int64_t chunks = cols / F::kChunk;
+  for (int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp; row < rows; row += int64_t(gridDim.x) * kRowsPerBlock) {
+    const uint8_t *wr = w + uint64_t(row) * row_bytes;
+    float acc = 0.f;
+    for (int64_t ci = lane; ci < chunks; ci += kWarp) {
+      float v[F::kChunk];
+      F::load(wr, ci, v);
+      const float *xc = xs + ci * (kWarp + 1);
+#pragma unroll
+      for (int i = 0; i < F::kChunk; i++) acc = fmaf(v[i], xc[i], acc);
+    }
+    for (int off = kWarp / 2; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+    if (lane == 0) y[row] = acc;
+  }
+}
+
+// Largest padded x the shared-memory decode path takes (above it: the plain kernel).
+constexpr int64_t kSharedXMaxBytes = 160 * 1024;
+
 // One block per id; an id outside the table yields a row of NaN (the device cannot raise the CPU's error).
 template <class F>
 __global__ void get_rows_kernel(const uint8_t *table, uint64_t row_bytes, int64_t rows, int64_t cols, const int32_t *ids, float *out) {
@@ -80,7 +109,15 @@ cudaError_t launch_matmul(int32_t type, const uint8_t *w, const float *x, float 
   bool known = with_format(type, [&](auto fmt) {
     using F = decltype(fmt);
     const uint64_t rb = row_bytes_of(cols, F::kBlockElems, F::kBlockBytes);
-    if (tokens == 1)
+    const int64_t smem = (cols + cols / kWarp) * 4;
+    if (tokens == 1 && F::kChunk == kWarp && smem <= kSharedXMaxBytes) {
+      int device = 0, sms = 0;
+      cudaGetDevice(&device);
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+      if (smem > 48 * 1024) cudaFuncSetAttribute(matvec_shared_x_kernel<F>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+      const int64_t blocks = row_blocks < int64_t(sms) * 4 ? row_blocks : int64_t(sms) * 4;
+      matvec_shared_x_kernel<F><<<unsigned(blocks), kRowsPerBlock * kWarp, size_t(smem), stream>>>(w, rb, x, y, rows, cols);
+    } else if (tokens == 1)
       matmul_kernel<F, 1><<<dim3(unsigned(row_blocks), 1), kRowsPerBlock * kWarp, 0, stream>>>(w, rb, x, y, rows, cols, tokens);
     else
       matmul_kernel<F, kTokensPerPass>
