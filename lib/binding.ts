@@ -93,6 +93,24 @@ export interface NativeRequestSummary {
   logits?: Float32Array;
 }
 
+export interface ModelMemory {
+  fileBytes: number;
+  weightBytes: number;
+  /** Weight bytes now in RAM (the weights stay memory-mapped from the file). */
+  residentWeightBytes: number;
+  kvCacheBytes: number;
+  residentKvCacheBytes: number;
+  scratchBytes: number;
+}
+
+export interface ModelStats {
+  /** Forward passes so far. */
+  batches: number;
+  tokens: number;
+  maxSequencesInBatch: number;
+  threads: number;
+}
+
 export interface NativeModelHandle {
   prefetch(onProgress?: (done: number, total: number) => void): Promise<void>;
   cancelPrefetch(): void;
@@ -100,19 +118,14 @@ export interface NativeModelHandle {
     kind: 'evaluate' | 'generate',
     tokens: Int32Array,
     options: Record<string, unknown>,
-    onToken: ((token: number) => void) | undefined,
-    onDone: (err: Error | null, summary: NativeRequestSummary) => void,
+    /** A generated token (err null, summary undefined), then once the end (token -1, summary or err). */
+    onEvent: (err: Error | null, token: number, summary: NativeRequestSummary | undefined) => void,
   ): number;
   abort(id: number): void;
-  memory(): {
-    fileBytes: number;
-    weightBytes: number;
-    residentWeightBytes: number;
-    kvCacheBytes: number;
-    residentKvCacheBytes: number;
-    scratchBytes: number;
-  };
-  stats(): { batches: number; tokens: number; maxSequencesInBatch: number; threads: number };
+  /** While held, submitted requests wait, so that requests submitted together share batches. */
+  hold(on: boolean): void;
+  memory(): ModelMemory;
+  stats(): ModelStats;
   close(): void;
 }
 
@@ -172,6 +185,26 @@ export interface NativeBinding {
     spec: import('./gguf.js').GgufWriteSpec,
     onProgress?: (p: import('./gguf.js').GgufWriteProgress) => void,
   ): NativeTask<number>;
+  /** Quantizes a GGUF model tensor by tensor (see native/quant/quantize-model.h). */
+  quantizeModel(job: NativeQuantizeJob, onProgress?: (stage: 'calibrate' | 'awq' | 'write', done: number, total: number) => void): NativeTask<{
+    bytes: number;
+    calibrationTokens: number;
+    awqAlphas: Float32Array;
+  }>;
+}
+
+export interface NativeQuantizeJob {
+  input: string;
+  output: string;
+  /** Output ggml type of each input tensor, in file order. */
+  types: Int32Array;
+  metadata: Array<{ key: string; type: 'u32'; value: number } | { key: string; type: 'string'; value: string }>;
+  method: { imatrix: boolean; gptq: boolean; awq: boolean; damp?: number; actOrder?: boolean; awqGrid?: number };
+  calibration?: Int32Array;
+  context?: number;
+  samples?: number;
+  hparams?: import('./model-spec.js').LlamaHparams;
+  threads?: number;
 }
 
 export interface NativeBandwidthRequest {

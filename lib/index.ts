@@ -32,3 +32,13 @@ export type { DecodeOptions, StreamDecoder } from './tokenizer/decoder.js';
 export type { TokenizerData } from './tokenizer/data.js';
 export { tokenizerDataFromGguf, tokenizerFromGguf, loadTokenizer } from './tokenizer/gguf.js';
 export { renderChat, ChatTemplateError, type ChatMessage, type RenderChatOptions } from './tokenizer/chat.js';
+export {
+  quantize,
+  QUANT_METHODS,
+  type QuantMethod,
+  type QuantizeOptions,
+  type QuantizeRecipe,
+  type QuantizeCalibration,
+  type QuantizeProgress,
+  type QuantizeResult,
+} from './quantize.js';

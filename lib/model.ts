@@ -2,7 +2,9 @@
 import { cpus } from 'node:os';
 
 import { resolveBackendChoice } from './backend.js';
-import { native, type NativeModelHandle, type NativeRequestSummary } from './binding.js';
+import { type ModelMemory, type ModelStats, native, type NativeModelHandle, type NativeRequestSummary } from './binding.js';
+
+export type { ModelMemory, ModelStats };
 import { AbortError, UnsupportedError, throwIfAborted } from './errors.js';
 import { Generation, type GenerateOptions, resolveGenerateOptions } from './generation.js';
 import { type GgufFile, getMetadata, readGguf } from './gguf.js';
@@ -38,23 +40,6 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
 }
 
-export interface ModelMemory {
-  fileBytes: number;
-  weightBytes: number;
-  /** Weight bytes now in RAM (the weights stay memory-mapped from the file). */
-  residentWeightBytes: number;
-  kvCacheBytes: number;
-  residentKvCacheBytes: number;
-  scratchBytes: number;
-}
-
-export interface ModelStats {
-  batches: number;
-  tokens: number;
-  maxSequencesInBatch: number;
-  threads: number;
-}
-
 /** One request to the engine: `promise` resolves with its summary; generated tokens stream to onToken. */
 export function submit(
   handle: NativeModelHandle,
@@ -68,12 +53,16 @@ export function submit(
   const promise = new Promise<NativeRequestSummary>((resolve, reject) => {
     throwIfAborted(signal);
     let onAbort: (() => void) | undefined;
-    id = handle.submit(kind, tokens, options, onToken, (err, summary) => {
+    id = handle.submit(kind, tokens, options, (err, token, summary) => {
+      if (token >= 0) {
+        onToken?.(token);
+        return;
+      }
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       // Aborting before the result reaches JS rejects even if the engine had just finished.
       if (signal?.aborted) reject(new AbortError(err?.message, { cause: signal.reason }));
       else if (err) reject(err);
-      else resolve(summary);
+      else resolve(summary!);
     });
     if (signal) {
       onAbort = () => handle.abort(id);
@@ -127,6 +116,24 @@ export class Model {
   private requireTokenizer(): Tokenizer {
     if (!this.tokenizer) throw new UnsupportedError(`${this.path} has no tokenizer: pass token ids instead of text`);
     return this.tokenizer;
+  }
+
+  /**
+   * Logits of several independent sequences, evaluated side by side in shared forward passes (each
+   * in its own cache slot; at most `sequences` at once, the rest wait for a free slot).
+   */
+  async evaluateBatch(sequences: readonly (readonly number[] | Int32Array)[], options: EvaluateOptions = {}): Promise<Float32Array[]> {
+    if (!Array.isArray(sequences)) throw invalid('an array of token arrays', 'sequences', sequences);
+    const handle = this.native();
+    // evaluate() submits before its first await, so every request is queued while the engine holds.
+    handle.hold(true);
+    let pending: Promise<Float32Array>[];
+    try {
+      pending = sequences.map((s) => this.evaluate(s, options));
+    } finally {
+      handle.hold(false);
+    }
+    return Promise.all(pending);
   }
 
   /** Text to token ids (BOS first where the vocabulary adds it, unless addBos says otherwise). */

@@ -6,7 +6,9 @@
 #   bash scripts/device-check.sh pack [CHECKOUT]            # node_modules and dist from CHECKOUT (default .),
 #                                                           # glslc and the Vulkan headers, the validation layer
 # On the device (run, carry [".device-carry"]):
-#   bash scripts/device-check.sh run [vitest args...]       # default: test/backends
+#   bash scripts/device-check.sh run [vitest args...]       # default: test/backends; then the matvec
+#                                                           # timings (qinfer-backend-bench) and a copy
+#                                                           # bandwidth for scale
 set -uo pipefail
 d=.device-carry
 
@@ -34,7 +36,7 @@ case "${1:-}" in
     export PATH="$tools/usr/bin:$PATH" LD_LIBRARY_PATH="$tools/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export VULKAN_SDK="$tools/usr" PATH="/usr/local/cuda/bin:$PATH"
     { nvidia-smi; nvcc --version; cmake --version; glslc --version; } > "$out/tools.txt" 2>&1
-    if ! (time node node_modules/cmake-js/bin/cmake-js compile) > "$out/build.log" 2>&1; then
+    if ! (time node node_modules/cmake-js/bin/cmake-js compile --CDQINFER_NATIVE_TESTS=ON) > "$out/build.log" 2>&1; then
       tail -60 "$out/build.log"
       exit 1
     fi
@@ -45,6 +47,20 @@ case "${1:-}" in
     node node_modules/vitest/vitest.mjs run "${@:-test/backends}" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' > "$out/tests.log"
     status=${PIPESTATUS[0]}
     grep -vE '^\s*$' "$out/tests.log" | tail -40
+    {
+      # Device-to-device copy through PyTorch (bytes read + written), the ceiling for memory-bound kernels.
+      python3 -c 'import torch
+a = torch.empty(1 << 30, dtype=torch.uint8, device="cuda"); b = torch.empty_like(a)
+for _ in range(3): b.copy_(a)
+s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+s.record()
+for _ in range(20): b.copy_(a)
+e.record(); torch.cuda.synchronize()
+print("device copy: %.0f GB/s (read + write)" % (2 * 20 * a.numel() / (s.elapsed_time(e) / 1e3) / 1e9))' || true
+      bench=build/Release/qinfer-backend-bench
+      $bench vulkan build/Release/qinfer-vulkan.so 14336 4096 f32,f16,q8_0,q4_0,q4_K,q5_K,q6_K,iq4_xs 100
+      $bench cuda build/Release/qinfer-cuda.so 14336 4096 f32 100
+    } 2>&1 | tee "$out/bench.txt"
     exit "$status"
     ;;
   *)

@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<{ default: (argv: string[]) => Prom
   probe: () => import('./commands/probe.js'),
   convert: () => import('./commands/convert.js'),
   tokenize: () => import('./commands/tokenize.js'),
+  quantize: () => import('./commands/quantize.js'),
   run: () => import('./commands/run.js'),
   eval: () => import('./commands/eval.js'),
   inspect: () => import('./commands/inspect.js'),
@@ -24,6 +25,8 @@ Commands:
                     Hugging Face folder or llama2.c checkpoint to GGUF
   tokenize <model.gguf> [--no-bos] [--json] (<text> | --file <path>)
                     token ids of a text
+  quantize <input> -o <out.gguf> --format <f> [--method rtn|imatrix|gptq|awq|awq+gptq] [--calibration <file>]
+                    quantize a GGUF or Hugging Face model (llama.cpp presets, per-tensor overrides)
   run <model> -p <prompt> [-n N] [--temp T] [--seed S]
                     generate text, streamed to stdout
   eval <model> (--tokens F | --text F) [--reference M] [--ctx 512]

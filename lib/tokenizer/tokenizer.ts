@@ -66,6 +66,7 @@ export class Tokenizer {
     this.pieces = new PieceTable(vocab);
   }
 
+  /** Token ids of `text`, as llama.cpp's llama_tokenize gives them. */
   encode(text: string, options: EncodeOptions = {}): number[] {
     if (typeof text !== 'string') throw invalid('a string', 'text', text);
     const addBos = flag(options.addBos, 'addBos') ?? this.addBos;
@@ -95,6 +96,7 @@ export class Tokenizer {
     return out;
   }
 
+  /** The text of token ids; a character cut off at the end (unfinished byte tokens) becomes U+FFFD. */
   decode(ids: readonly number[] | Int32Array | Uint32Array, options: DecodeOptions = {}): string {
     const special = flag(options.special, 'special') ?? false;
     const leading = this.leadingSpace(options, special);

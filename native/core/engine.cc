@@ -62,6 +62,14 @@ void Engine::submit(std::shared_ptr<Request> r) {
   wake_.notify_all();
 }
 
+void Engine::hold(bool on) {
+  {
+    std::lock_guard<std::mutex> lk(mutex_);
+    held_ = on;
+  }
+  wake_.notify_all();
+}
+
 void Engine::abort(const std::shared_ptr<Request> &r) {
   r->abort = true;
   interrupt_ = true;
@@ -77,7 +85,7 @@ void Engine::loop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lk(mutex_);
-      wake_.wait(lk, [&] { return stop_ || !queue_.empty() || !active_.empty(); });
+      wake_.wait(lk, [&] { return stop_ || (!queue_.empty() && !held_) || !active_.empty(); });
       if (stop_) break;
     }
     assign_slots();
@@ -94,7 +102,7 @@ void Engine::loop() {
 
 void Engine::assign_slots() {
   std::lock_guard<std::mutex> lk(mutex_);
-  while (!queue_.empty()) {
+  while (!queue_.empty() && !held_) {
     std::shared_ptr<Request> r = queue_.front();
     // The free slot that already holds the longest part of the prompt; any slot may lend a longer prefix.
     int32_t best = -1, donor = -1;
@@ -238,7 +246,7 @@ void Engine::after_logits(const std::shared_ptr<Request> &r, const float *row) {
   finish(r, QINFER_OK, "");
 }
 
-void Engine::finish(const std::shared_ptr<Request> &r, qinfer_status status, const std::string &message) {
+void Engine::finish(std::shared_ptr<Request> r, qinfer_status status, const std::string &message) {
   auto now = std::chrono::steady_clock::now();
   RequestSummary &s = r->summary;
   s.status = status;

@@ -78,6 +78,8 @@ class Engine {
 
   const EngineOptions &options() const { return opt_; }
   void submit(std::shared_ptr<Request> r);
+  // While held, queued requests wait: requests submitted together then start in the same batch.
+  void hold(bool on);
   // Stops the request at the next step (its summary reports E_ABORTED).
   void abort(const std::shared_ptr<Request> &r);
   EngineStats stats() const;
@@ -95,7 +97,8 @@ class Engine {
   void loop();
   void assign_slots();
   bool step();
-  void finish(const std::shared_ptr<Request> &r, qinfer_status status, const std::string &message);
+  // Takes the request by value: callers may pass an element of active_, which this erases.
+  void finish(std::shared_ptr<Request> r, qinfer_status status, const std::string &message);
   void after_logits(const std::shared_ptr<Request> &r, const float *row);
 
   std::shared_ptr<const LlamaModel> model_;
@@ -112,6 +115,7 @@ class Engine {
   std::vector<std::shared_ptr<Request>> active_;  // worker-owned
   std::atomic<bool> interrupt_{false};
   bool stop_ = false;
+  bool held_ = false;
   EngineStats stats_;
   std::thread worker_;
 };

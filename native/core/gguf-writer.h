@@ -15,7 +15,7 @@ namespace qinfer {
 enum class SourceDtype { F32, F16, BF16, RAW };
 
 struct TensorSource {
-  enum class Kind { FILE, DATA } kind = Kind::DATA;
+  enum class Kind { FILE, DATA, PRODUCED } kind = Kind::DATA;
   // FILE: bytes at an absolute offset of a file, stored as dtype (RAW: already the output type).
   std::string path;
   uint64_t offset = 0;
@@ -26,6 +26,9 @@ struct TensorSource {
   // DATA: bytes of the output type, borrowed until write_gguf returns.
   const uint8_t *data = nullptr;
   uint64_t size = 0;
+  // PRODUCED: fills all of the tensor's bytes (of the output type) when the writer reaches it, so a
+  // quantizer holds one tensor at a time.
+  std::function<void(uint8_t *dst, uint64_t bytes)> produce;
 };
 
 struct GgufWriteTensor {

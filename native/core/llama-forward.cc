@@ -72,6 +72,7 @@ bool LlamaForward::eval(const std::vector<BatchToken> &batch, float *logits, con
     if (abort && abort->load(std::memory_order_relaxed)) return false;
     const LlamaLayer &l = model_.layers()[size_t(il)];
     ops_.rms_norm(x, l.attn_norm.f32(), n, d, hp.rms_eps, h);
+    if (observer_) observer_(il, LinearInput::kAttnIn, h, n, d);
     ops_.matmul(l.wq, h, n, q_.data());
     ops_.matmul(l.wk, h, n, k_.data());
     ops_.matmul(l.wv, h, n, v_.data());
@@ -90,14 +91,21 @@ bool LlamaForward::eval(const std::vector<BatchToken> &batch, float *logits, con
     ops_.store_kv(k_.data(), n, shape, k_dst_.data());
     ops_.store_kv(v_.data(), n, shape, v_dst_.data());
     ops_.attention(q_.data(), n, rows_.data(), shape, attn_.data());
+    if (observer_) observer_(il, LinearInput::kAttnOut, attn_.data(), n, n_q);
     ops_.matmul(l.wo, attn_.data(), n, h);
     ops_.add(x, h, n * d);
     ops_.rms_norm(x, l.ffn_norm.f32(), n, d, hp.rms_eps, h);
+    if (observer_) observer_(il, LinearInput::kFfnIn, h, n, d);
     ops_.matmul(l.w_gate, h, n, gate_.data());
     ops_.matmul(l.w_up, h, n, up_.data());
     ops_.swiglu(gate_.data(), up_.data(), n * hp.n_ff);
+    if (observer_) observer_(il, LinearInput::kFfnDownIn, gate_.data(), n, hp.n_ff);
     ops_.matmul(l.w_down, gate_.data(), n, h);
     ops_.add(x, h, n * d);
+  }
+  if (observer_) {
+    ops_.rms_norm(x, model_.output_norm().f32(), n, d, hp.rms_eps, h);
+    observer_(-1, LinearInput::kOutputIn, h, n, d);
   }
   // Only the rows that want logits go through the final norm and the (large) vocabulary projection.
   int64_t m = 0;

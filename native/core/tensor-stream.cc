@@ -121,6 +121,10 @@ void check_tensor_source(const GgufWriteTensor &t, const TensorLayout &l, Source
   const TensorSource &s = t.source;
   const std::string what = "tensor \"" + t.name + "\"";
   auto bad = [&](const std::string &m) { throw Error(QINFER_E_INVALID_ARGUMENT, what + ": " + m); };
+  if (s.kind == TensorSource::Kind::PRODUCED) {
+    if (!s.produce) bad("its producer is missing");
+    return;
+  }
   if (s.kind == TensorSource::Kind::DATA) {
     if (s.size != l.out_bytes)
       bad("its data has " + std::to_string(s.size) + " bytes but a " + qinfer_type_traits_of(t.type)->name + " tensor of this shape has " +
@@ -150,6 +154,14 @@ void stream_tensor(const GgufWriteTensor &t, const TensorLayout &l, SourceFiles 
   auto check_abort = [&] {
     if (abort && abort->load(std::memory_order_relaxed)) throw Error(QINFER_E_ABORTED, "writing the GGUF file was aborted");
   };
+  if (s.kind == TensorSource::Kind::PRODUCED) {
+    check_abort();
+    std::vector<uint8_t> bytes(size_t(l.out_bytes));
+    s.produce(bytes.data(), l.out_bytes);
+    out.write(bytes.data(), bytes.size());
+    on_bytes(bytes.size());
+    return;
+  }
   if (s.kind == TensorSource::Kind::DATA) {
     for (uint64_t done = 0; done < l.out_bytes;) {
       check_abort();

@@ -8,40 +8,10 @@
 #include "core/engine.h"
 #include "errors.h"
 #include "exports.h"
+#include "model-spec.h"
 
 namespace qinfer::napi {
 namespace {
-
-int32_t int_field(Napi::Object o, const char *key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw Error(QINFER_E_INVALID_ARGUMENT, std::string("model spec: ") + key + " is missing");
-  return v.As<Napi::Number>().Int32Value();
-}
-
-float float_field(Napi::Object o, const char *key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw Error(QINFER_E_INVALID_ARGUMENT, std::string("model spec: ") + key + " is missing");
-  return v.As<Napi::Number>().FloatValue();
-}
-
-// The spec comes from lib/model-spec.ts, which read and checked the GGUF metadata.
-LlamaHparams parse_hparams(Napi::Object o) {
-  LlamaHparams hp;
-  hp.n_vocab = int_field(o, "nVocab");
-  hp.n_embd = int_field(o, "nEmbd");
-  hp.n_layer = int_field(o, "nLayer");
-  hp.n_head = int_field(o, "nHead");
-  hp.n_head_kv = int_field(o, "nHeadKv");
-  hp.n_ff = int_field(o, "nFf");
-  hp.head_dim = int_field(o, "headDim");
-  hp.n_rot = int_field(o, "nRot");
-  hp.n_ctx_train = int_field(o, "nCtxTrain");
-  hp.rope_layout = int_field(o, "ropeNeox") ? RopeLayout::kNeox : RopeLayout::kNormal;
-  hp.rope_theta = float_field(o, "ropeTheta");
-  hp.rope_freq_scale = float_field(o, "ropeFreqScale");
-  hp.rms_eps = float_field(o, "rmsEps");
-  return hp;
-}
 
 std::vector<TensorSpec> parse_tensors(Napi::Array a) {
   std::vector<TensorSpec> out(a.Length());
@@ -124,6 +94,7 @@ class Model : public Napi::ObjectWrap<Model> {
     return DefineClass(env, "NativeModel",
                        {InstanceMethod("prefetch", &Model::prefetch), InstanceMethod("cancelPrefetch", &Model::cancel_prefetch),
                         InstanceMethod("submit", &Model::submit), InstanceMethod("abort", &Model::abort),
+                        InstanceMethod("hold", &Model::hold),
                         InstanceMethod("memory", &Model::memory), InstanceMethod("stats", &Model::stats),
                         InstanceMethod("close", &Model::close)});
   }
@@ -165,7 +136,7 @@ class Model : public Napi::ObjectWrap<Model> {
     return info.Env().Undefined();
   }
 
-  // submit(kind: 'evaluate'|'generate', tokens: Int32Array, options, onToken, onDone) -> request id
+  // submit(kind: 'evaluate'|'generate', tokens: Int32Array, options, onEvent) -> request id
   Napi::Value submit(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Engine &eng = engine(env);
@@ -193,38 +164,41 @@ class Model : public Napi::ObjectWrap<Model> {
       r->eog.assign(eog.Data(), eog.Data() + eog.ElementLength());
     }
     const uint64_t id = next_id_++;
-    auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "qinfer-request", 0, 1));
-    auto on_token = info[3].IsFunction() ? std::make_shared<Napi::FunctionReference>(Napi::Persistent(info[3].As<Napi::Function>())) : nullptr;
-    auto on_done = std::make_shared<Napi::FunctionReference>(Napi::Persistent(info[4].As<Napi::Function>()));
-    // Events may arrive after this wrapper is collected: they hold the request table, not `this`.
-    auto deliver = [requests = requests_, id, on_token, on_done](Napi::Env env, Napi::Function, Event *ev) {
+    // The thread-safe function owns the one JS callback, onEvent(err, token, summary): no JS handle is
+    // ever released on the engine's thread. Events may arrive after this wrapper is collected, so they
+    // hold the request table rather than `this`.
+    auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "qinfer-request", 0, 1));
+    auto deliver = [requests = requests_, id](Napi::Env env, Napi::Function on_event, Event *ev) {
       std::unique_ptr<Event> e(ev);
       if (!e->done) {
-        if (on_token) on_token->Call({Napi::Number::New(env, e->token)});
+        on_event.Call({env.Null(), Napi::Number::New(env, e->token), env.Undefined()});
         return;
       }
       requests->erase(id);
       Napi::Value err = env.Null();
       if (e->summary.status != QINFER_OK) err = make_error(env, e->summary.status, e->summary.message).Value();
-      on_done->Call({err, summary_to_js(env, e->summary)});
+      on_event.Call({err, Napi::Number::New(env, -1), summary_to_js(env, e->summary)});
     };
-    using Deliver = decltype(deliver);
-    auto shared_deliver = std::make_shared<Deliver>(deliver);
-    r->on_token = [tsfn, shared_deliver](int32_t token) {
+    r->on_token = [tsfn, deliver](int32_t token) {
       auto *e = new Event;
       e->token = token;
-      tsfn->BlockingCall(e, [shared_deliver](Napi::Env env, Napi::Function f, Event *ev) { (*shared_deliver)(env, f, ev); });
+      tsfn->BlockingCall(e, deliver);
     };
-    r->on_done = [tsfn, shared_deliver](RequestSummary &&s) {
+    r->on_done = [tsfn, deliver](RequestSummary &&s) {
       auto *e = new Event;
       e->done = true;
       e->summary = std::move(s);
-      tsfn->BlockingCall(e, [shared_deliver](Napi::Env env, Napi::Function f, Event *ev) { (*shared_deliver)(env, f, ev); });
+      tsfn->BlockingCall(e, deliver);
       tsfn->Release();
     };
     (*requests_)[id] = r;
     guarded(env, [&] { eng.submit(r); });
     return Napi::Number::New(env, double(id));
+  }
+
+  Napi::Value hold(const Napi::CallbackInfo &info) {
+    engine(info.Env()).hold(info[0].ToBoolean());
+    return info.Env().Undefined();
   }
 
   Napi::Value abort(const Napi::CallbackInfo &info) {

@@ -1,31 +1,14 @@
-// The AVX-512 + VNNI kernel table (8-bit dot products with vpdpbusd); compiled with -mavx512vnni, run only when cpuid reports it.
+// The AVX-512 + VNNI kernel table (8-bit dot products with vpdpbusd, BF16 with vdpbf16ps where cpuid
+// reports avx512_bf16); compiled with -mavx512vnni, run only when cpuid reports it.
 #define QINFER_USE_VNNI 1
-#include "simd-avx512.h"
-
-namespace qinfer::cpu {
-namespace {
-constexpr int kFloatRows = 4, kFloatTokens = 4;
-constexpr int kQuantRows = 4, kQuantTokens = 4;
-}  // namespace
-}  // namespace qinfer::cpu
-
-#include "matmul-float-impl.h"
-#include "matmul-kquant-impl.h"
-#include "matmul-legacy-impl.h"
-#include "matmul-kquant-avx512-impl.h"
-#include "matmul-q4-avx512-impl.h"
+#include "kernels-avx512-table.h"
 
 namespace qinfer::cpu {
 
 const Kernels &kernels_avx512vnni() {
   static const Kernels k = [] {
-    Kernels t{};
-    t.isa = Isa::AVX512VNNI;
-    fill_float_table(t);
-    fill_legacy_table(t);
-    fill_kquant_table(t);
-    fill_q4_avx512(t);
-    fill_kquant_avx512(t);
+    Kernels t = avx512_table(Isa::AVX512VNNI);
+    if (cpu_has_avx512bf16()) t.gemm[QINFER_TYPE_BF16] = gemm_bf16_avx512bf16();
     return t;
   }();
   return k;

@@ -53,6 +53,9 @@ const Kernels &kernels_avx2();
 const Kernels &kernels_avx512();
 const Kernels &kernels_avx512vnni();
 
+// BF16 products with avx512_bf16 instructions: only for CPUs where cpu_has_avx512bf16().
+GemmKernel gemm_bf16_avx512bf16();
+
 const Kernels &kernels_for(Isa isa);
 // The table of isa_active().
 const Kernels &kernels();

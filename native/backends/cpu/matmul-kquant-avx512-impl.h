@@ -73,6 +73,7 @@ struct KTile512 {
         __m512i sc[NR];
         for (int i = 0; i < NR; i++) {
           F::prepare(w[i][b], p[i]);
+          prefetch_ahead(w[i] + b, sizeof(typename F::Block));
           sc[i] = _mm512_castsi256_si512(F::group_scales(p[i]));
         }
         __m512i iacc[NR][NT];

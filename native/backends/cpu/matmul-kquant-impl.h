@@ -183,7 +183,10 @@ struct KTile {
         for (int j = 0; j < NT; j++) acc[i][j] = _mm256_setzero_ps();
       for (int64_t b = 0; b < nb; b++) {
         KPrep p[NR];
-        for (int i = 0; i < NR; i++) F::prepare(w[i][b], p[i]);
+        for (int i = 0; i < NR; i++) {
+          F::prepare(w[i][b], p[i]);
+          prefetch_ahead(w[i] + b, sizeof(typename F::Block));
+        }
         __m256i iacc[NR][NT];
         for (int i = 0; i < NR; i++)
           for (int j = 0; j < NT; j++) iacc[i][j] = _mm256_setzero_si256();

@@ -119,7 +119,10 @@ struct LegacyTile {
         for (int j = 0; j < NT; j++) acc[i][j] = _mm256_setzero_ps();
       for (int64_t b = 0; b < nb; b++) {
         Decoded q[NR];
-        for (int i = 0; i < NR; i++) q[i] = F::decode(w[i][b]);
+        for (int i = 0; i < NR; i++) {
+          q[i] = F::decode(w[i][b]);
+          if (b % 2 == 0) prefetch_ahead(w[i] + b, 64);
+        }
         for (int j = 0; j < NT; j++) {
           __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].qs + b * 32));
           // -kOffset * x, shared by the rows: the offset leaves the integer sum exactly.

@@ -49,6 +49,7 @@ struct Q4Pair {
       __m512 dw[NR];
       for (int i = 0; i < NR; i++) {
         q[i] = q4_pair(w[i] + b);
+        prefetch_ahead(w[i] + b, 64);
         dw[i] = pair_scales(w[i] + b);
       }
       for (int j = 0; j < NT; j++) {

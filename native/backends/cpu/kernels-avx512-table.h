@@ -1,0 +1,36 @@
+// The body of the two AVX-512 units (with and without VNNI): register tiles and the kernel table.
+// QINFER_USE_VNNI, when defined before this header, makes the 8-bit dot products use vpdpbusd.
+#pragma once
+
+#include "simd-avx512.h"
+
+namespace qinfer::cpu {
+namespace {
+// 32 zmm registers: 4 rows x 4 tokens of accumulators leave room for the operands.
+constexpr int kFloatRows = 4, kFloatTokens = 4;
+constexpr int kQuantRows = 4, kQuantTokens = 4;
+}  // namespace
+}  // namespace qinfer::cpu
+
+#include "matmul-float-impl.h"
+#include "matmul-kquant-avx512-impl.h"
+#include "matmul-kquant-impl.h"
+#include "matmul-legacy-impl.h"
+#include "matmul-q4-avx512-impl.h"
+
+namespace qinfer::cpu {
+namespace {
+
+Kernels avx512_table(Isa isa) {
+  Kernels t{};
+  t.isa = isa;
+  fill_float_table(t);
+  fill_legacy_table(t);
+  fill_kquant_table(t);
+  fill_q4_avx512(t);
+  fill_kquant_avx512(t);
+  return t;
+}
+
+}  // namespace
+}  // namespace qinfer::cpu
