@@ -228,6 +228,9 @@ int cuda_compute(int device, const qinfer_op *ops, int n_ops) {
     if (!bad.empty()) return fail(QINFER_E_INVALID_ARGUMENT, bad);
     for (qinfer_buffer *b : {op.src[0], op.src[1], op.src[2], op.src[3], op.dst})
       if (b && b->device != device) return fail(QINFER_E_INVALID_ARGUMENT, "an operand lives on another CUDA device");
+    const bool weighted = op.op == QINFER_OP_MATVEC || op.op == QINFER_OP_MATMUL || op.op == QINFER_OP_GET_ROWS;
+    if (weighted && op.src_offset[0] % 4)  // the decoders read whole 16- and 32-bit words of the blocks
+      return fail(QINFER_E_INVALID_ARGUMENT, "CUDA weights must start at a multiple of 4 bytes in their buffer");
     if (op.op == QINFER_OP_ATTENTION && op.ne[0] > kAttentionMaxHeadDim)
       return fail(QINFER_E_UNSUPPORTED, "CUDA attention handles head sizes up to " + std::to_string(kAttentionMaxHeadDim) + ", not " +
                                             std::to_string(op.ne[0]));

@@ -15,7 +15,17 @@ namespace qinfer::cuda {
 __device__ __forceinline__ float half_f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 __device__ __forceinline__ uint16_t ld16(const uint8_t *p) { return __ldg(reinterpret_cast<const uint16_t *>(p)); }
 
-__constant__ const int8_t kIq4nl[16] = QINFER_IQ4NL_VALUES_INIT;
+// The 16 IQ4_NL levels looked up in registers with byte permutes: a __constant__ table indexed by
+// each lane's own nibble would serialize the warp's reads.
+__device__ __forceinline__ float iq4nl_level(int q) {
+  constexpr int8_t v[16] = QINFER_IQ4NL_VALUES_INIT;
+  constexpr uint32_t w0 = uint8_t(v[0]) | uint8_t(v[1]) << 8 | uint8_t(v[2]) << 16 | uint32_t(uint8_t(v[3])) << 24;
+  constexpr uint32_t w1 = uint8_t(v[4]) | uint8_t(v[5]) << 8 | uint8_t(v[6]) << 16 | uint32_t(uint8_t(v[7])) << 24;
+  constexpr uint32_t w2 = uint8_t(v[8]) | uint8_t(v[9]) << 8 | uint8_t(v[10]) << 16 | uint32_t(uint8_t(v[11])) << 24;
+  constexpr uint32_t w3 = uint8_t(v[12]) | uint8_t(v[13]) << 8 | uint8_t(v[14]) << 16 | uint32_t(uint8_t(v[15])) << 24;
+  const uint32_t b = q & 8 ? __byte_perm(w2, w3, q & 7) : __byte_perm(w0, w1, q & 7);
+  return float(int8_t(b & 0xff));
+}
 
 struct FmtF32 {
   static constexpr int kChunk = 1, kBlockElems = 1, kBlockBytes = 4;
@@ -66,7 +76,7 @@ struct FmtIQ4_NL {
   static constexpr int kChunk = 32, kBlockElems = 32, kBlockBytes = 18;
   __device__ static void load(const uint8_t *row, int64_t ci, float *v) {
     const uint8_t *b = row + ci * kBlockBytes;
-    nibbles<false>(b + 2, half_f(ld16(b)), 0.f, v, [](int q) { return float(kIq4nl[q]); });
+    nibbles<false>(b + 2, half_f(ld16(b)), 0.f, v, [](int q) { return iq4nl_level(q); });
   }
 };
 
@@ -122,7 +132,11 @@ struct FmtQ2_K {
       const int sc = __ldg(b + 2 * c + h);
       const float dl = d * float(sc & 15), ml = dmin * float(sc >> 4);
 #pragma unroll
-      for (int l = 0; l < 16; l++) v[16 * h + l] = __fmul_rn(dl, float((__ldg(qs + 16 * h + l) >> shift) & 3)) - ml;
+      for (int l = 0; l < 16; l += 4) {
+        const uint32_t ws = __ldg(reinterpret_cast<const uint32_t *>(qs + 16 * h + l));  // 84-byte blocks: 4-byte aligned
+#pragma unroll
+        for (int k = 0; k < 4; k++) v[16 * h + l + k] = __fmul_rn(dl, float((ws >> (8 * k + shift)) & 3)) - ml;
+      }
     }
   }
 };
@@ -154,11 +168,17 @@ __device__ __forceinline__ void load_k45(const uint8_t *b, int c, float *v) {
   const float dl = d * float(sc), ml = dmin * float(m);
   const uint8_t *qh = b + 16, *qs = b + (kFifth ? 48 : 16) + 32 * (c >> 1);
   const int shift = 4 * (c & 1);
+  // 4-byte aligned in every block (144 and 176 bytes, qs and qh at offsets 16 and 48): word loads.
 #pragma unroll
-  for (int l = 0; l < 32; l++) {
-    int q = (__ldg(qs + l) >> shift) & 15;
-    if (kFifth) q |= ((__ldg(qh + l) >> c) & 1) << 4;
-    v[l] = __fmul_rn(dl, float(q)) - ml;
+  for (int l = 0; l < 32; l += 4) {
+    const uint32_t ws = __ldg(reinterpret_cast<const uint32_t *>(qs + l));
+    const uint32_t wh = kFifth ? __ldg(reinterpret_cast<const uint32_t *>(qh + l)) : 0u;
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+      int q = (ws >> (8 * k + shift)) & 15;
+      if (kFifth) q |= ((wh >> (8 * k + c)) & 1) << 4;
+      v[l + k] = __fmul_rn(dl, float(q)) - ml;
+    }
   }
 }
 struct FmtQ4_K {
@@ -195,7 +215,7 @@ struct FmtIQ4_XS {
     const uint8_t *b = row + (ci >> 3) * kBlockBytes;
     const int c = int(ci & 7);
     const int ls = ((b[4 + c / 2] >> (4 * (c & 1))) & 15) | ((ld16(b + 2) >> (2 * c)) & 3) << 4;
-    nibbles<false>(b + 8 + 16 * c, half_f(ld16(b)) * float(ls - 32), 0.f, v, [](int q) { return float(kIq4nl[q]); });
+    nibbles<false>(b + 8 + 16 * c, half_f(ld16(b)) * float(ls - 32), 0.f, v, [](int q) { return iq4nl_level(q); });
   }
 };
 

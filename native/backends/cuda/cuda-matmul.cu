@@ -62,6 +62,8 @@ __global__ void __launch_bounds__(kRowsPerBlock *kWarp) matvec_shared_x_kernel(c
   for (int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp; row < rows; row += int64_t(gridDim.x) * kRowsPerBlock) {
     const uint8_t *wr = w + uint64_t(row) * row_bytes;
     float acc = 0.f;
+    // Unrolled so several chunks' loads are in flight before the first is used.
+#pragma unroll 4
     for (int64_t ci = lane; ci < chunks; ci += kWarp) {
       float v[F::kChunk];
       F::load(wr, ci, v);
