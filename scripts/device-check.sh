@@ -15,7 +15,8 @@ d=.device-carry
 case "${1:-}" in
   pack)
     src=${2:-.}
-    tar -C "$src" -c --exclude='node_modules/typescript' --exclude='node_modules/.cache' node_modules | xz -T0 -3 > "$d/node_modules.tar.xz"
+    tar -C "$src" -c --exclude='node_modules/typescript' --exclude='node_modules/.cache' --exclude='node_modules/node-llama-cpp' \
+      --exclude='node_modules/@node-llama-cpp' node_modules | xz -T0 -3 > "$d/node_modules.tar.xz"
     tar -C "$src" -c dist | xz -T0 -3 > "$d/dist.tar.xz"
     mkdir -p "$d/build-tools"
     # Unpacked under /tmp on the device, not /: they only serve the build. The validation layer goes
@@ -58,7 +59,7 @@ for _ in range(20): b.copy_(a)
 e.record(); torch.cuda.synchronize()
 print("device copy: %.0f GB/s (read + write)" % (2 * 20 * a.numel() / (s.elapsed_time(e) / 1e3) / 1e9))' || true
       bench=build/Release/qinfer-backend-bench
-      $bench vulkan build/Release/qinfer-vulkan.so 14336 4096 f32,f16,q8_0,q4_0,q4_K,q5_K,q6_K,iq4_xs 100
+      $bench vulkan build/Release/qinfer-vulkan.so 14336 4096 f32,f16,q8_0,q4_0,q4_K,q6_K 100
       $bench cuda build/Release/qinfer-cuda.so 14336 4096 f32 100
     } 2>&1 | tee "$out/bench.txt"
     exit "$status"

@@ -2,8 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "error.h"
 
@@ -71,5 +74,18 @@ class ByteCursor {
 // a * b, or false on 64-bit overflow.
 inline bool mul_overflows(uint64_t a, uint64_t b, uint64_t *out) { return __builtin_mul_overflow(a, b, out); }
 inline bool add_overflows(uint64_t a, uint64_t b, uint64_t *out) { return __builtin_add_overflow(a, b, out); }
+
+// The first two tensors (anything with offset, bytes) whose non-empty byte ranges overlap, in
+// offset order; {nullptr, nullptr} when they are disjoint. Ranges must already be inside the file.
+template <typename Tensor>
+std::pair<const Tensor *, const Tensor *> find_overlap(const std::vector<Tensor> &tensors) {
+  std::vector<const Tensor *> order;
+  for (const Tensor &t : tensors)
+    if (t.bytes) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const Tensor *a, const Tensor *b) { return a->offset < b->offset; });
+  for (size_t k = 1; k < order.size(); k++)
+    if (order[k]->offset < order[k - 1]->offset + order[k - 1]->bytes) return {order[k - 1], order[k]};
+  return {nullptr, nullptr};
+}
 
 }  // namespace qinfer

@@ -1,7 +1,5 @@
 // The GGUF parser: header, metadata and tensor infos, with every count, length, shape and offset checked
 // against the bytes that exist (overflow-safe) before anything is allocated or dereferenced.
-#include <algorithm>
-
 #include "byte-cursor.h"
 #include "gguf.h"
 #include "qinfer/ggml-types.h"
@@ -158,13 +156,8 @@ void place_tensors(ByteCursor &c, GgufContents &g) {
              ") extends past the end of the file (" + std::to_string(room) + " bytes of data)");
     t.offset += data;
   }
-  std::vector<const GgufTensorInfo *> order;
-  for (const GgufTensorInfo &t : g.tensors)
-    if (t.bytes) order.push_back(&t);
-  std::sort(order.begin(), order.end(), [](auto *x, auto *y) { return x->offset < y->offset; });
-  for (size_t k = 1; k < order.size(); k++)
-    if (order[k]->offset < order[k - 1]->offset + order[k - 1]->bytes)
-      c.fail("tensor " + quoted(order[k]->name) + " overlaps tensor " + quoted(order[k - 1]->name));
+  auto overlap = find_overlap(g.tensors);
+  if (overlap.first) c.fail("tensor " + quoted(overlap.second->name) + " overlaps tensor " + quoted(overlap.first->name));
 }
 
 }  // namespace

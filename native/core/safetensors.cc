@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_set>
@@ -131,13 +130,9 @@ SafetensorsHeader parse_safetensors_header(const char *json, uint64_t json_size,
     h.tensors.push_back(read_tensor(j, key, data_size));
   }
   j.end();
-  std::vector<const SafetensorsTensor *> order;
-  for (const SafetensorsTensor &t : h.tensors)
-    if (t.bytes) order.push_back(&t);
-  std::sort(order.begin(), order.end(), [](auto *a, auto *b) { return a->offset < b->offset; });
-  for (size_t k = 1; k < order.size(); k++)
-    if (order[k]->offset < order[k - 1]->offset + order[k - 1]->bytes)
-      j.fail("tensor \"" + order[k]->name + "\" overlaps tensor \"" + order[k - 1]->name + "\"");
+  auto overlap = find_overlap(h.tensors);
+  if (overlap.first)
+    throw Error(QINFER_E_BAD_FILE, name + ": tensor \"" + overlap.second->name + "\" overlaps tensor \"" + overlap.first->name + "\"");
   for (SafetensorsTensor &t : h.tensors) t.offset += h.data_offset;
   return h;
 }

@@ -5,6 +5,7 @@
 #include "exports.h"
 #include "promise-worker.h"
 #include "qinfer/ggml-types.h"
+#include "tensor-js.h"
 
 namespace qinfer::napi {
 namespace {
@@ -81,15 +82,9 @@ Napi::Object to_js(Napi::Env env, const GgufContents &g) {
   Napi::Array ts = Napi::Array::New(env, g.tensors.size());
   for (size_t k = 0; k < g.tensors.size(); k++) {
     const GgufTensorInfo &t = g.tensors[k];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("name", t.name);
+    Napi::Object o = tensor_object(env, t.name, t.ne, t.n_dims, t.offset, t.bytes);
     o.Set("type", t.type);
     o.Set("typeName", qinfer_type_traits_of(t.type)->name);
-    Napi::Array shape = Napi::Array::New(env, t.n_dims);
-    for (uint32_t d = 0; d < t.n_dims; d++) shape.Set(d, double(t.ne[d]));
-    o.Set("shape", shape);
-    o.Set("offset", double(t.offset));
-    o.Set("bytes", double(t.bytes));
     ts.Set(uint32_t(k), o);
   }
   out.Set("tensors", ts);

@@ -2,6 +2,7 @@
 #include "core/safetensors.h"
 #include "exports.h"
 #include "promise-worker.h"
+#include "tensor-js.h"
 
 namespace qinfer::napi {
 namespace {
@@ -25,14 +26,8 @@ class ReadWorker : public PromiseWorker<Napi::AsyncWorker> {
       Napi::Array ts = Napi::Array::New(env, header_.tensors.size());
       for (size_t k = 0; k < header_.tensors.size(); k++) {
         const SafetensorsTensor &t = header_.tensors[k];
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("name", t.name);
+        Napi::Object o = tensor_object(env, t.name, t.shape.data(), t.shape.size(), t.offset, t.bytes);
         o.Set("dtype", t.dtype);
-        Napi::Array shape = Napi::Array::New(env, t.shape.size());
-        for (size_t d = 0; d < t.shape.size(); d++) shape.Set(uint32_t(d), double(t.shape[d]));
-        o.Set("shape", shape);
-        o.Set("offset", double(t.offset));
-        o.Set("bytes", double(t.bytes));
         ts.Set(uint32_t(k), o);
       }
       out.Set("tensors", ts);

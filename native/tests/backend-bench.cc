@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/backend-module.h"
@@ -95,7 +96,14 @@ int main(int argc, char **argv) {
     }
     const uint64_t rb = qinfer::quant::row_bytes(*qt, cols), bytes = rb * uint64_t(rows);
     std::vector<uint8_t> wq(bytes);
-    for (int64_t r = 0; r < rows; r++) qt->quantize(w.data() + r * cols, wq.data() + r * rb, cols);
+    // The reference quantizers are scalar (the K-quants search): spread the rows over every core.
+    std::vector<std::thread> pool;
+    const int64_t n_threads = std::max(1u, std::thread::hardware_concurrency());
+    for (int64_t t = 0; t < n_threads; t++)
+      pool.emplace_back([&, t] {
+        for (int64_t r = t; r < rows; r += n_threads) qt->quantize(w.data() + r * cols, wq.data() + r * rb, cols);
+      });
+    for (std::thread &th : pool) th.join();
     Buffers bufs{vt, {}};
     // Enough copies that 512 MiB lie between two reads of one copy (last-level caches are smaller).
     const int copies = int(std::max<uint64_t>(1, (512ull << 20) / bytes + 1));

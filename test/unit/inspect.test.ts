@@ -94,6 +94,12 @@ describe('inspect', () => {
       ['model.norm.weight', 'model-00002-of-00002.safetensors'],
     ]);
     await expect(inspectModel(dir)).rejects.toMatchObject({ code: 'E_BAD_FILE', message: expect.stringMatching(/config.json is missing/) });
+
+    // A tokenizer the converter cannot read is reported, not fatal: the weights are still described.
+    writeFileSync(join(hf, 'tokenizer.json'), JSON.stringify({ model: { type: 'Unigram', vocab: [] } }));
+    const withTokenizer = await inspectModel(hf);
+    expect(withTokenizer.tokenizer?.error).toMatch(/Unigram|tokenizer/i);
+    expect(withTokenizer.tensors).toHaveLength(2);
   });
 
   it.skipIf(!existsSync(gcide))('describes the gcide Hugging Face folder with its SentencePiece tokenizer', async () => {

@@ -40,9 +40,11 @@ struct State {
   std::vector<cudaStream_t> streams;  // one per device, made on first use
 };
 
+// Never destroyed: at exit, the driver's own teardown may already have run, and destroying devices
+// or streams after it crashed the process on the H100 (shutdown() is the orderly way).
 State &state() {
-  static State s;
-  return s;
+  static State *s = new State;
+  return *s;
 }
 
 std::string cuda_error_text(cudaError_t e) { return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e); }

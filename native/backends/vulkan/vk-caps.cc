@@ -135,7 +135,8 @@ DeviceCaps query_caps(VkPhysicalDevice physical) {
   if (has_dot) chain(tail, dotp);
   api.vkGetPhysicalDeviceProperties2(physical, &p2);
   c.subgroup_size = sg.subgroupSize;
-  c.subgroup_arithmetic = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  const VkSubgroupFeatureFlags needed = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  c.subgroup_arithmetic = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (sg.supportedOperations & needed) == needed;
   c.min_subgroup_size = sgc.minSubgroupSize;
   c.max_subgroup_size = sgc.maxSubgroupSize;
   c.driver_name = drv.driverName;

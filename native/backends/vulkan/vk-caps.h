@@ -18,7 +18,7 @@ struct DeviceCaps {
 
   uint32_t subgroup_size = 0;
   uint32_t min_subgroup_size = 0, max_subgroup_size = 0;  // 0 without subgroup size control
-  bool subgroup_arithmetic = false;                       // in compute shaders
+  bool subgroup_arithmetic = false;                       // basic and arithmetic operations in compute shaders
 
   bool float16 = false;           // shaderFloat16
   bool int8_arithmetic = false;   // shaderInt8
@@ -34,8 +34,8 @@ struct DeviceCaps {
 
   bool has_extension(const char *name) const;
   uint32_t api_version() const { return props.apiVersion; }
-  // Usable by qinfer: Vulkan 1.1 and a compute queue.
-  bool usable() const { return api_version() >= VK_API_VERSION_1_1 && compute_queue_family != UINT32_MAX; }
+  // Usable by qinfer: Vulkan 1.1, a compute queue and subgroup arithmetic (the shaders' reductions).
+  bool usable() const { return api_version() >= VK_API_VERSION_1_1 && compute_queue_family != UINT32_MAX && subgroup_arithmetic; }
   uint64_t device_local_bytes() const;
   // Budget left in device-local heaps where VK_EXT_memory_budget says, else device_local_bytes().
   uint64_t device_local_free_bytes() const;

@@ -24,9 +24,11 @@ struct State {
   std::vector<std::unique_ptr<Context>> contexts;
 };
 
+// Never destroyed: at exit, the driver's own teardown may already have run, and destroying devices
+// or streams after it crashed the process on the H100 (shutdown() is the orderly way).
 State &state() {
-  static State s;
-  return s;
+  static State *s = new State;
+  return *s;
 }
 
 std::string open_devices(State &s) {
@@ -39,10 +41,12 @@ std::string open_devices(State &s) {
       s.devices.push_back(std::move(caps));
     } else {
       skipped += std::string(skipped.empty() ? "" : ", ") + caps.props.deviceName + " (Vulkan " + version_text(caps.api_version()) +
-                 (caps.compute_queue_family == UINT32_MAX ? ", no compute queue)" : ")");
+                 (caps.compute_queue_family == UINT32_MAX ? ", no compute queue)"
+                  : !caps.subgroup_arithmetic            ? ", no subgroup arithmetic in compute shaders)"
+                                                          : ")");
     }
   }
-  if (s.devices.empty()) return "no Vulkan physical device supports Vulkan 1.1 compute (found: " + skipped + ")";
+  if (s.devices.empty()) return "no Vulkan physical device supports what qinfer needs: Vulkan 1.1 compute with subgroup arithmetic (found: " + skipped + ")";
   s.contexts.resize(s.devices.size());
   return "";
 }

@@ -19,8 +19,8 @@ layout(std430, binding = DST) writeonly buffer Out { float o[]; };
 shared float red[THREADS];
 shared float qs[MAX_DIM];
 shared float e[THREADS];
-QINFER_REDUCE(workgroup_sum, QINFER_ADD)
-QINFER_REDUCE(workgroup_max, max)
+QINFER_REDUCE(workgroup_sum, QINFER_ADD, subgroupAdd)
+QINFER_REDUCE(workgroup_max, max, subgroupMax)
 
 #if defined(KV_F16)
 float kv_at(uint word0, uint row, uint d, uint hd, bool is_v) {

@@ -2,6 +2,9 @@
 #ifndef QINFER_COMMON_GLSL
 #define QINFER_COMMON_GLSL
 
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+
 // off: operand offsets in 4-byte words (src0..src3, then dst); ne: the op's sizes; params: scalars.
 layout(push_constant) uniform PushConstants {
   uint off[5];
@@ -15,20 +18,18 @@ layout(push_constant) uniform PushConstants {
 // Dispatches wider than the 65535-workgroup limit are folded into y (vk-context.cc).
 uint workgroup_index() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
 
-// Workgroup-wide sum and max over `red`, a shared float[THREADS] the including shader declares
-// (THREADS a power of two); every invocation gets the result.
-#define QINFER_REDUCE(name, OP)                                        \
-  float name(float v) {                                                \
-    uint tid = gl_LocalInvocationID.x;                                 \
-    red[tid] = v;                                                      \
-    barrier();                                                         \
-    for (uint s = THREADS / 2u; s > 0u; s >>= 1) {                     \
-      if (tid < s) red[tid] = OP(red[tid], red[tid + s]);              \
-      barrier();                                                       \
-    }                                                                  \
-    float r = red[0];                                                  \
-    barrier();                                                         \
-    return r;                                                          \
+// Workgroup-wide reductions: within each subgroup first, then across the subgroups through `red`, a
+// shared float[THREADS] the including shader declares; every invocation gets the result.
+// Devices without subgroup arithmetic in compute shaders are not used (vk-caps.h usable()).
+#define QINFER_REDUCE(name, OP, SUBGROUP_OP)                  \
+  float name(float v) {                                       \
+    v = SUBGROUP_OP(v);                                       \
+    if (subgroupElect()) red[gl_SubgroupID] = v;              \
+    barrier();                                                \
+    float r = red[0];                                         \
+    for (uint i = 1u; i < gl_NumSubgroups; i++) r = OP(r, red[i]); \
+    barrier();                                                \
+    return r;                                                 \
   }
 #define QINFER_ADD(a, b) ((a) + (b))
 

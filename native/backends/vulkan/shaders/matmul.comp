@@ -3,7 +3,7 @@
 #version 450
 #include "common.glsl"
 
-#define THREADS 128u
+#define THREADS 64u
 layout(local_size_x = THREADS) in;
 
 layout(std430, binding = 0) readonly buffer Weights { uint wq[]; };
@@ -13,7 +13,7 @@ layout(std430, binding = DST) writeonly buffer Y { float y[]; };
 #include "dequant.glsl"
 
 shared float red[THREADS];
-QINFER_REDUCE(workgroup_sum, QINFER_ADD)
+QINFER_REDUCE(workgroup_sum, QINFER_ADD, subgroupAdd)
 
 void main() {
   uint cols = pc.ne[0], rows = pc.ne[1], tokens = max(pc.ne[2], 1u);
@@ -29,8 +29,14 @@ void main() {
     float v[32];
     chunk_values(base, c, cols, v);
     uint x0 = xo + 32u * c;
-    uint n = min(32u, cols - 32u * c);
-    for (uint j = 0u; j < n; j++) sum += v[j] * xv[x0 + j];
+    // A constant trip count keeps v[] in registers; past the row's end v is 0 and x is not read past it.
+    for (uint j = 0u; j < 32u; j++) {
+#ifdef ELEMENTWISE
+      sum += v[j] * xv[min(x0 + j, xo + cols - 1u)];
+#else
+      sum += v[j] * xv[x0 + j];
+#endif
+    }
   }
   sum = workgroup_sum(sum);
   if (gl_LocalInvocationID.x == 0u) y[pc.off[DST] + t * rows + row] = sum;

@@ -10,7 +10,7 @@ layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = DST) writeonly buffer Y { float y[]; };
 
 shared float red[THREADS];
-QINFER_REDUCE(workgroup_sum, QINFER_ADD)
+QINFER_REDUCE(workgroup_sum, QINFER_ADD, subgroupAdd)
 
 void main() {
   uint n = pc.ne[0], row = workgroup_index();

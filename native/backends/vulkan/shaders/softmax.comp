@@ -9,8 +9,8 @@ layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = DST) buffer Y { float y[]; };
 
 shared float red[THREADS];
-QINFER_REDUCE(workgroup_sum, QINFER_ADD)
-QINFER_REDUCE(workgroup_max, max)
+QINFER_REDUCE(workgroup_sum, QINFER_ADD, subgroupAdd)
+QINFER_REDUCE(workgroup_max, max, subgroupMax)
 
 void main() {
   uint n = pc.ne[0], row = workgroup_index();
