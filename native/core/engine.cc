@@ -134,7 +134,7 @@ void Engine::assign_slots() {
   }
 }
 
-bool Engine::step() {
+void Engine::step() {
   for (size_t i = 0; i < active_.size();) {
     if (active_[i]->abort) {
       finish(active_[i], QINFER_E_ABORTED, "the operation was aborted");
@@ -142,7 +142,7 @@ bool Engine::step() {
       ++i;
     }
   }
-  if (active_.empty()) return false;
+  if (active_.empty()) return;
 
   struct Part {
     std::shared_ptr<Request> r;
@@ -171,13 +171,13 @@ bool Engine::step() {
 
   interrupt_ = false;
   try {
-    if (!forward_.eval(batch, logits_.data(), &interrupt_)) return true;  // an abort: the next step drops it
+    if (!forward_.eval(batch, logits_.data(), &interrupt_)) return;  // an abort: the next step drops it
   } catch (const Error &e) {
     for (auto &p : parts) finish(p.r, e.status(), e.what());
-    return true;
+    return;
   } catch (const std::bad_alloc &) {
     for (auto &p : parts) finish(p.r, QINFER_E_OUT_OF_MEMORY, "out of host memory during evaluation");
-    return true;
+    return;
   }
   {
     std::lock_guard<std::mutex> lk(mutex_);
@@ -217,7 +217,6 @@ bool Engine::step() {
       row += n_vocab;
     }
   }
-  return true;
 }
 
 void Engine::after_logits(const std::shared_ptr<Request> &r, const float *row) {

@@ -96,7 +96,7 @@ class Engine {
 
   void loop();
   void assign_slots();
-  bool step();
+  void step();
   // Takes the request by value: callers may pass an element of active_, which this erases.
   void finish(std::shared_ptr<Request> r, qinfer_status status, const std::string &message);
   void after_logits(const std::shared_ptr<Request> &r, const float *row);

@@ -55,7 +55,7 @@ std::vector<float> awq_search(ModelOps &ops, const std::vector<AwqWeight> &weigh
       back.resize(n);
       for (int64_t r = 0; r < aw.rows; r++)
         for (int64_t j = 0; j < cols; j++) scaled[size_t(r * cols + j)] = aw.w[r * cols + j] * s[size_t(j)];
-      search.round_trip(*aw.type, scaled.data(), aw.rows, cols, s.data(), back.data());
+      search.round_trip(*aw.type, scaled.data(), aw.rows, cols, back.data());
       for (int64_t r = 0; r < aw.rows; r++)
         for (int64_t j = 0; j < cols; j++) back[size_t(r * cols + j)] /= s[size_t(j)];
       yq.resize(static_cast<size_t>(n_samples * aw.rows));

@@ -20,9 +20,8 @@ struct AwqWeight {
 
 struct AwqSearch {
   int32_t grid = 20;  // alphas 0, 1/grid, ..., 1
-  // Quantizes rows x cols (scaled) weights into the given format and back, as the final method will
-  // (importance already divided by the scales' squares where the method uses it).
-  std::function<void(const QuantTraits &, const float *w, int64_t rows, int64_t cols, const float *scales, float *out)> round_trip;
+  // Quantizes rows x cols (scaled) weights into the given format and back.
+  std::function<void(const QuantTraits &, const float *w, int64_t rows, int64_t cols, float *out)> round_trip;
 };
 
 // Scales s_j = mean|x_j|^alpha / sqrt(max·min) for the alpha that minimises Σ ||X Wᵀ − X (Q(W·diag(s))·diag(1/s))ᵀ||²

@@ -1,6 +1,6 @@
 // convert() end to end on generated models: sharded safetensors, Q/K permutation checked in the output bytes, metadata, CLI, typed errors.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,96 +10,35 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../../lib/convert.js';
 import { BadFileError, InvalidArgumentError, IoError, UnsupportedError } from '../../lib/errors.js';
 import { getMetadata, readGguf } from '../../lib/gguf.js';
-import { randomF32, rng, testSeed } from '../helpers/random.js';
+import { type HfTestConfig, randomHfWeights, writeHfFolder, writeSafetensors } from '../helpers/hf-fixture.js';
+import { rng, testSeed } from '../helpers/random.js';
 
 const root = mkdtempSync(join(tmpdir(), 'qinfer-convert-unit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const cfg = {
+const cfg: HfTestConfig = {
   architectures: ['LlamaForCausalLM'],
   hidden_size: 32,
   intermediate_size: 48,
   num_attention_heads: 4,
   num_key_value_heads: 2,
   num_hidden_layers: 2,
-  vocab_size: 40,
+  vocab_size: 260,
   max_position_embeddings: 64,
   rms_norm_eps: 1e-6,
   rope_theta: 10000,
   tie_word_embeddings: false,
-  bos_token_id: 1,
-  eos_token_id: 2,
 };
 
-/** Writes a safetensors file of F32 tensors. */
-function writeSafetensors(path: string, tensors: [string, number[], Float32Array][], dtype = 'F32'): void {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, shape, data] of tensors) {
-    header[name] = { dtype, shape, data_offsets: [offset, offset + data.byteLength] };
-    offset += data.byteLength;
-  }
-  const json = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  writeFileSync(path, Buffer.concat([len, json, ...tensors.map(([, , d]) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))]));
-}
-
-/** Random weights for `config`, by HF name. */
-function randomWeights(c: typeof cfg, next: () => number): [string, number[], Float32Array][] {
-  const hd = c.hidden_size / c.num_attention_heads;
-  const shapes: [string, number[]][] = [
-    ['model.embed_tokens.weight', [c.vocab_size, c.hidden_size]],
-    ['model.norm.weight', [c.hidden_size]],
-    ['lm_head.weight', [c.vocab_size, c.hidden_size]],
-  ];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `model.layers.${i}.`;
-    shapes.push(
-      [`${p}input_layernorm.weight`, [c.hidden_size]],
-      [`${p}self_attn.q_proj.weight`, [c.num_attention_heads * hd, c.hidden_size]],
-      [`${p}self_attn.k_proj.weight`, [c.num_key_value_heads * hd, c.hidden_size]],
-      [`${p}self_attn.v_proj.weight`, [c.num_key_value_heads * hd, c.hidden_size]],
-      [`${p}self_attn.o_proj.weight`, [c.hidden_size, c.num_attention_heads * hd]],
-      [`${p}post_attention_layernorm.weight`, [c.hidden_size]],
-      [`${p}mlp.gate_proj.weight`, [c.intermediate_size, c.hidden_size]],
-      [`${p}mlp.up_proj.weight`, [c.intermediate_size, c.hidden_size]],
-      [`${p}mlp.down_proj.weight`, [c.hidden_size, c.intermediate_size]],
-    );
-  }
-  return shapes.map(([n, s]) => [n, s, randomF32(s.reduce((a, b) => a * b, 1), next)]);
-}
-
-const tokenizerJson = {
-  added_tokens: [
-    { id: 0, content: '<unk>', special: true },
-    { id: 1, content: '<|begin|>', special: true },
-    { id: 2, content: '<|end|>', special: true },
-  ],
-  pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-  model: { type: 'BPE', vocab: Object.fromEntries(Array.from({ length: 37 }, (_, i) => [`t${i}`, i + 3])), merges: [['t', '1']] },
-};
-
-/** A model folder: config, two shards + index (or one file), tokenizer.json. */
+/** A model folder with random weights (two shards + index when asked). */
 function makeModel(name: string, next: () => number, opts: { sharded?: boolean; config?: object } = {}) {
   const dir = join(root, name);
-  mkdirSync(dir, { recursive: true });
-  const weights = randomWeights(cfg, next);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, ...opts.config }));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: '{{ bos_token }}', add_bos_token: true }));
-  if (opts.sharded) {
-    const half = Math.floor(weights.length / 2);
-    const parts = [weights.slice(0, half), weights.slice(half)];
-    const map: Record<string, string> = {};
-    parts.forEach((part, i) => {
-      const file = `model-0000${i + 1}-of-00002.safetensors`;
-      writeSafetensors(join(dir, file), part);
-      for (const [n] of part) map[n] = file;
-    });
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: map }));
-  } else writeSafetensors(join(dir, 'model.safetensors'), weights);
-  return { dir, weights: new Map(weights.map(([n, s, d]) => [n, { shape: s, data: d }])) };
+  const weights = randomHfWeights(cfg, next);
+  writeHfFolder(dir, { ...cfg, ...opts.config }, weights, {
+    shards: opts.sharded ? 2 : 1,
+    tokenizerConfig: { bos_token: '<|begin|>', eos_token: '<|end|>', chat_template: '{{ bos_token }}', add_bos_token: true },
+  });
+  return { dir, weights };
 }
 
 describe(`convert() on generated Hugging Face models (seed ${testSeed})`, () => {
@@ -116,11 +55,12 @@ describe(`convert() on generated Hugging Face models (seed ${testSeed})`, () => 
     expect(getMetadata(g, 'llama.rope.dimension_count')).toBe(8);
     expect(getMetadata(g, 'tokenizer.ggml.model')).toBe('gpt2');
     expect(getMetadata(g, 'tokenizer.ggml.pre')).toBe('gpt-2');
-    expect(getMetadata(g, 'tokenizer.ggml.merges')).toEqual(['t 1']);
-    expect(getMetadata(g, 'tokenizer.ggml.bos_token_id')).toBe(1);
+    expect(getMetadata(g, 'tokenizer.ggml.merges')).toEqual(['Ġ t']);
+    expect(getMetadata(g, 'tokenizer.ggml.bos_token_id')).toBe(257);
+    expect(getMetadata(g, 'tokenizer.ggml.eos_token_id')).toBe(258);
     expect(getMetadata(g, 'tokenizer.ggml.add_bos_token')).toBe(true);
     expect(getMetadata(g, 'tokenizer.chat_template')).toBe('{{ bos_token }}');
-    expect(Array.from(getMetadata(g, 'tokenizer.ggml.token_type') as Int32Array).slice(0, 4)).toEqual([3, 3, 3, 1]);
+    expect(Array.from(getMetadata(g, 'tokenizer.ggml.token_type') as Int32Array).slice(254)).toEqual([1, 1, 1, 3, 3, 5]);
 
     const bytes = readFileSync(output);
     const tensor = (name: string) => {
@@ -182,7 +122,7 @@ describe(`convert() on generated Hugging Face models (seed ${testSeed})`, () => 
     await expect(convert({ input: missing.dir, output: join(root, 'x.gguf') })).rejects.toThrow(/Missing tensors model\.layers\.2\./);
 
     const ints = makeModel('ints', next);
-    writeSafetensors(join(ints.dir, 'model.safetensors'), [...ints.weights].map(([n, w]) => [n, w.shape, w.data]), 'I32');
+    writeSafetensors(join(ints.dir, 'model.safetensors'), [...ints.weights].map(([n, w]) => [n, w.shape, w.data] as [string, number[], Float32Array]), 'I32');
     await expect(convert({ input: ints.dir, output: join(root, 'x.gguf') })).rejects.toThrow(/has dtype I32/);
 
     const broken = makeModel('broken-index', next, { sharded: true });

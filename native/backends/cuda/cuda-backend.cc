@@ -171,20 +171,47 @@ int cuda_buffer_read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t byte
 }
 
 int cuda_supports_op(int, int32_t op, int32_t type) {
-  if (op == QINFER_OP_ADD_F32) return 1;
-  if (op == QINFER_OP_MATVEC) return type == QINFER_TYPE_F32;
-  return 0;
+  switch (op) {
+    case QINFER_OP_ADD_F32:
+    case QINFER_OP_RMS_NORM:
+    case QINFER_OP_ROPE:
+    case QINFER_OP_SOFTMAX:
+    case QINFER_OP_SILU_MUL:
+    case QINFER_OP_ARGMAX: return 1;
+    case QINFER_OP_MATVEC:
+    case QINFER_OP_MATMUL:
+    case QINFER_OP_GET_ROWS: return matmul_supported(type);
+    case QINFER_OP_ATTENTION: return attention_supported(type);
+    default: return 0;
+  }
 }
 
-float *f32(qinfer_buffer *b, uint64_t offset) { return reinterpret_cast<float *>(static_cast<uint8_t *>(b->ptr) + offset); }
+uint8_t *bytes(qinfer_buffer *b, uint64_t offset) { return b ? static_cast<uint8_t *>(b->ptr) + offset : nullptr; }
+float *f32(qinfer_buffer *b, uint64_t offset) { return reinterpret_cast<float *>(bytes(b, offset)); }
+int32_t *i32(qinfer_buffer *b, uint64_t offset) { return reinterpret_cast<int32_t *>(bytes(b, offset)); }
 
 cudaError_t launch(const qinfer_op &op, cudaStream_t stream) {
+  auto src = [&](int i) { return bytes(op.src[i], op.src_offset[i]); };
+  auto srcf = [&](int i) { return f32(op.src[i], op.src_offset[i]); };
+  auto srci = [&](int i) { return i32(op.src[i], op.src_offset[i]); };
+  float *dst = f32(op.dst, op.dst_offset);
+  const int64_t *ne = op.ne;
   switch (op.op) {
-    case QINFER_OP_ADD_F32:
-      return launch_add_f32(f32(op.src[0], op.src_offset[0]), f32(op.src[1], op.src_offset[1]), f32(op.dst, op.dst_offset), op.ne[0], stream);
-    case QINFER_OP_MATVEC:
-      return launch_matvec_f32(f32(op.src[0], op.src_offset[0]), f32(op.src[1], op.src_offset[1]), f32(op.dst, op.dst_offset), op.ne[1],
-                               op.ne[0], stream);
+    case QINFER_OP_ADD_F32: return launch_add_f32(srcf(0), srcf(1), dst, ne[0], stream);
+    case QINFER_OP_MATVEC: return launch_matmul(op.type, src(0), srcf(1), dst, ne[1], ne[0], 1, stream);
+    case QINFER_OP_MATMUL: return launch_matmul(op.type, src(0), srcf(1), dst, ne[1], ne[0], ne[2], stream);
+    case QINFER_OP_GET_ROWS: return launch_get_rows(op.type, src(0), ne[1], ne[0], srci(1), ne[2], dst, stream);
+    case QINFER_OP_RMS_NORM: return launch_rms_norm(srcf(0), srcf(1), dst, ne[1], ne[0], op.params[0], stream);
+    case QINFER_OP_ROPE:
+      return launch_rope(srcf(0), srci(1), srcf(2), dst, ne[2], ne[1], ne[0], ne[3], op.params[0], op.params[1], op.params[2] != 0, stream);
+    case QINFER_OP_SOFTMAX: return launch_softmax(srcf(0), dst, ne[1], ne[0], stream);
+    case QINFER_OP_SILU_MUL: return launch_silu_mul(srcf(0), srcf(1), dst, ne[0], stream);
+    case QINFER_OP_ARGMAX: return launch_argmax(srcf(0), i32(op.dst, op.dst_offset), ne[1], ne[0], stream);
+    case QINFER_OP_ATTENTION: {
+      const int64_t stride = int64_t(op.params[1]);
+      const uint64_t row = module::row_bytes(op.type, ne[0]);
+      return launch_attention(op.type, srcf(0), src(1), src(2), srci(3), dst, ne[2], ne[1], ne[3], ne[0], stride, row, op.params[0], stream);
+    }
     default: return cudaErrorNotSupported;
   }
 }
@@ -199,8 +226,14 @@ int cuda_compute(int device, const qinfer_op *ops, int n_ops) {
                                             " is not implemented by the CUDA backend");
     std::string bad = module::op_bounds_error(op, [](qinfer_buffer *b) { return b->size; });
     if (!bad.empty()) return fail(QINFER_E_INVALID_ARGUMENT, bad);
-    for (qinfer_buffer *b : {op.src[0], op.src[1], op.dst})
+    for (qinfer_buffer *b : {op.src[0], op.src[1], op.src[2], op.src[3], op.dst})
       if (b && b->device != device) return fail(QINFER_E_INVALID_ARGUMENT, "an operand lives on another CUDA device");
+    const bool weighted = op.op == QINFER_OP_MATVEC || op.op == QINFER_OP_MATMUL || op.op == QINFER_OP_GET_ROWS;
+    if (weighted && op.src_offset[0] % 4)  // the decoders read whole 16- and 32-bit words of the blocks
+      return fail(QINFER_E_INVALID_ARGUMENT, "CUDA weights must start at a multiple of 4 bytes in their buffer");
+    if (op.op == QINFER_OP_ATTENTION && op.ne[0] > kAttentionMaxHeadDim)
+      return fail(QINFER_E_UNSUPPORTED, "CUDA attention handles head sizes up to " + std::to_string(kAttentionMaxHeadDim) + ", not " +
+                                            std::to_string(op.ne[0]));
     if (cudaError_t e = launch(op, stream)) return fail_cuda(e, "kernel launch");
   }
   return QINFER_OK;

@@ -1,0 +1,255 @@
+// Row-wise operators of the forward pass on the GPU (RMSNorm, RoPE, softmax, SwiGLU, argmax) and causal
+// grouped-query attention over the F32/F16/Q8_0 KV cache with an online softmax.
+#include <cmath>
+
+#include "cuda-formats.cuh"
+#include "cuda-kernels.h"
+
+namespace qinfer::cuda {
+namespace {
+
+constexpr int kWarp = 32;
+constexpr int kRowThreads = 256;
+
+// Sum over the block (blockDim.x == kRowThreads); every thread gets the result.
+__device__ float block_sum(float v, float *scratch) {
+  for (int off = kWarp / 2; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+  __syncthreads();  // scratch may still be read by a previous call
+  if (threadIdx.x % kWarp == 0) scratch[threadIdx.x / kWarp] = v;
+  __syncthreads();
+  float s = 0.f;
+  for (int w = 0; w < kRowThreads / kWarp; w++) s += scratch[w];
+  return s;
+}
+
+__device__ float block_max(float v, float *scratch) {
+  for (int off = kWarp / 2; off > 0; off /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+  __syncthreads();
+  if (threadIdx.x % kWarp == 0) scratch[threadIdx.x / kWarp] = v;
+  __syncthreads();
+  float m = -INFINITY;
+  for (int w = 0; w < kRowThreads / kWarp; w++) m = fmaxf(m, scratch[w]);
+  return m;
+}
+
+__global__ void __launch_bounds__(kRowThreads) rms_norm_kernel(const float *x, const float *weight, float *y, int64_t n, float eps) {
+  __shared__ float scratch[kRowThreads / kWarp];
+  const float *xr = x + int64_t(blockIdx.x) * n;
+  float *yr = y + int64_t(blockIdx.x) * n;
+  float ss = 0.f;
+  for (int64_t i = threadIdx.x; i < n; i += kRowThreads) ss = fmaf(xr[i], xr[i], ss);
+  const float s = 1.0f / sqrtf(block_sum(ss, scratch) / float(n) + eps);
+  for (int64_t i = threadIdx.x; i < n; i += kRowThreads) yr[i] = weight ? xr[i] * s * weight[i] : xr[i] * s;
+}
+
+__global__ void __launch_bounds__(kRowThreads) softmax_kernel(const float *x, float *y, int64_t n) {
+  __shared__ float scratch[kRowThreads / kWarp];
+  const float *xr = x + int64_t(blockIdx.x) * n;
+  float *yr = y + int64_t(blockIdx.x) * n;
+  float m = -INFINITY;
+  for (int64_t i = threadIdx.x; i < n; i += kRowThreads) m = fmaxf(m, xr[i]);
+  m = block_max(m, scratch);
+  float sum = 0.f;
+  for (int64_t i = threadIdx.x; i < n; i += kRowThreads) sum += expf(xr[i] - m);
+  const float inv = 1.0f / block_sum(sum, scratch);
+  for (int64_t i = threadIdx.x; i < n; i += kRowThreads) yr[i] = expf(xr[i] - m) * inv;
+}
+
+__global__ void silu_mul_kernel(const float *gate, const float *up, float *out, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + expf(-g)) * up[i];
+  }
+}
+
+// First index of the largest element, as the CPU picks it.
+__global__ void __launch_bounds__(kRowThreads) argmax_kernel(const float *x, int32_t *out, int64_t n) {
+  __shared__ float sv[kRowThreads / kWarp];
+  __shared__ int64_t si[kRowThreads / kWarp];
+  const float *xr = x + int64_t(blockIdx.x) * n;
+  float bv = -INFINITY;
+  int64_t bi = n;
+  for (int64_t i = threadIdx.x; i < n; i += kRowThreads)
+    if (bi == n || xr[i] > bv) bv = xr[i], bi = i;
+  auto better = [](float v, int64_t i, float bv, int64_t bi) { return bi == -1 || (i != -1 && (v > bv || (v == bv && i < bi))); };
+  if (bi == n) bi = -1;
+  for (int off = kWarp / 2; off > 0; off /= 2) {
+    const float v = __shfl_xor_sync(0xffffffffu, bv, off);
+    const int64_t i = __shfl_xor_sync(0xffffffffu, bi, off);
+    if (better(v, i, bv, bi)) bv = v, bi = i;
+  }
+  if (threadIdx.x % kWarp == 0) sv[threadIdx.x / kWarp] = bv, si[threadIdx.x / kWarp] = bi;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < kRowThreads / kWarp; w++)
+      if (better(sv[w], si[w], bv, bi)) bv = sv[w], bi = si[w];
+    out[blockIdx.x] = int32_t(bi < 0 ? 0 : bi);
+  }
+}
+
+// One block per (token, head): each thread rotates pairs; dimensions past n_dims are copied.
+__global__ void rope_kernel(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t n_heads, int64_t head_dim,
+                            int64_t n_dims, float theta_scale, float freq_scale, bool neox) {
+  const int64_t t = blockIdx.x / n_heads;
+  const float *v = x + int64_t(blockIdx.x) * head_dim;
+  float *o = y + int64_t(blockIdx.x) * head_dim;
+  const int64_t half = n_dims / 2;
+  for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+    // Successive float products, as the CPU builds the frequencies, so the angles match bit for bit.
+    float theta = float(positions[t]);
+    for (int64_t k = 0; k < i; k++) theta *= theta_scale;
+    const float ff = freq_factors ? freq_factors[i] : 1.0f;
+    const float angle = freq_scale * (theta / ff);
+    const float c = cosf(angle), s = sinf(angle);
+    const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+    const float x0 = v[a], x1 = v[b];
+    o[a] = x0 * c - x1 * s;
+    o[b] = x0 * s + x1 * c;
+  }
+  for (int64_t i = n_dims + threadIdx.x; i < head_dim; i += blockDim.x) o[i] = v[i];
+}
+
+struct KvF32 {
+  __device__ static float at(const uint8_t *row, int d) { return reinterpret_cast<const float *>(row)[d]; }
+};
+struct KvF16 {
+  __device__ static float at(const uint8_t *row, int d) { return half_f(reinterpret_cast<const uint16_t *>(row)[d]); }
+};
+struct KvQ8_0 {
+  __device__ static float at(const uint8_t *row, int d) {
+    const uint8_t *b = row + (d / 32) * 34;
+    return half_f(ld16(b)) * float(reinterpret_cast<const int8_t *>(b + 2)[d % 32]);
+  }
+};
+
+constexpr int kAttnWarps = 4;
+constexpr int kMaxHeadDim = 256;
+constexpr int kPerLane = kMaxHeadDim / kWarp;
+
+// One block per (query head, token); each warp walks every kAttnWarps-th cache position with an online
+// softmax, and the warps' partial results are merged at the end.
+template <class Kv>
+__global__ void __launch_bounds__(kAttnWarps *kWarp)
+    attention_kernel(const float *q, const uint8_t *k, const uint8_t *v, const int32_t *n_kv, float *out, int n_heads, int n_kv_heads,
+                     int head_dim, int64_t head_stride, uint64_t row_bytes, float scale) {
+  __shared__ float sm_m[kAttnWarps], sm_l[kAttnWarps], sm_acc[kAttnWarps][kMaxHeadDim];
+  const int h = blockIdx.x, warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const int64_t t = blockIdx.y;
+  const int kvh = h / (n_heads / n_kv_heads);
+  int64_t count = n_kv[t];
+  count = count < 0 ? 0 : (count > head_stride ? head_stride : count);
+  const float *qh = q + (t * n_heads + h) * head_dim;
+  const uint64_t head_offset = uint64_t(kvh) * uint64_t(head_stride) * row_bytes;
+  float qv[kPerLane], acc[kPerLane];
+#pragma unroll
+  for (int i = 0; i < kPerLane; i++) {
+    const int d = lane + kWarp * i;
+    qv[i] = d < head_dim ? qh[d] : 0.f;
+    acc[i] = 0.f;
+  }
+  float m = -INFINITY, l = 0.f;
+  for (int64_t p = warp; p < count; p += kAttnWarps) {
+    const uint8_t *kr = k + head_offset + uint64_t(p) * row_bytes, *vr = v + head_offset + uint64_t(p) * row_bytes;
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < kPerLane; i++) {
+      const int d = lane + kWarp * i;
+      if (d < head_dim) s = fmaf(qv[i], Kv::at(kr, d), s);
+    }
+    for (int off = kWarp / 2; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+    s *= scale;
+    const float m_new = fmaxf(m, s), corr = expf(m - m_new), e = expf(s - m_new);
+    l = l * corr + e;
+#pragma unroll
+    for (int i = 0; i < kPerLane; i++) {
+      const int d = lane + kWarp * i;
+      if (d < head_dim) acc[i] = acc[i] * corr + e * Kv::at(vr, d);
+    }
+    m = m_new;
+  }
+  if (lane == 0) sm_m[warp] = m, sm_l[warp] = l;
+#pragma unroll
+  for (int i = 0; i < kPerLane; i++)
+    if (lane + kWarp * i < head_dim) sm_acc[warp][lane + kWarp * i] = acc[i];
+  __syncthreads();
+  float mx = -INFINITY;
+  for (int w = 0; w < kAttnWarps; w++) mx = fmaxf(mx, sm_m[w]);
+  float den = 0.f;
+  for (int w = 0; w < kAttnWarps; w++)
+    if (sm_l[w] > 0.f) den += sm_l[w] * expf(sm_m[w] - mx);
+  float *o = out + (t * n_heads + h) * head_dim;
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float num = 0.f;
+    for (int w = 0; w < kAttnWarps; w++)
+      if (sm_l[w] > 0.f) num += sm_acc[w][d] * expf(sm_m[w] - mx);
+    o[d] = den > 0.f ? num / den : 0.f;
+  }
+}
+
+unsigned grid_of(int64_t n, int threads) {
+  const int64_t b = (n + threads - 1) / threads;
+  return unsigned(b < 65536 ? b : 65536);
+}
+
+}  // namespace
+
+cudaError_t launch_rms_norm(const float *x, const float *weight, float *y, int64_t rows, int64_t n, float eps, cudaStream_t stream) {
+  if (rows > 0x7fffffff) return cudaErrorInvalidValue;
+  rms_norm_kernel<<<unsigned(rows), kRowThreads, 0, stream>>>(x, weight, y, n, eps);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_softmax(const float *x, float *y, int64_t rows, int64_t n, cudaStream_t stream) {
+  if (rows > 0x7fffffff) return cudaErrorInvalidValue;
+  softmax_kernel<<<unsigned(rows), kRowThreads, 0, stream>>>(x, y, n);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_silu_mul(const float *gate, const float *up, float *out, int64_t n, cudaStream_t stream) {
+  silu_mul_kernel<<<grid_of(n, 256), 256, 0, stream>>>(gate, up, out, n);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_argmax(const float *x, int32_t *out, int64_t rows, int64_t n, cudaStream_t stream) {
+  if (rows > 0x7fffffff) return cudaErrorInvalidValue;
+  argmax_kernel<<<unsigned(rows), kRowThreads, 0, stream>>>(x, out, n);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_rope(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t tokens, int64_t n_heads,
+                        int64_t head_dim, int64_t n_dims, float freq_base, float freq_scale, bool neox, cudaStream_t stream) {
+  if (tokens * n_heads > 0x7fffffff) return cudaErrorInvalidValue;
+  // The host's powf, as the CPU backend computes it.
+  const float theta_scale = std::pow(freq_base, -2.0f / float(n_dims));
+  rope_kernel<<<unsigned(tokens * n_heads), 64, 0, stream>>>(x, positions, freq_factors, y, n_heads, head_dim, n_dims, theta_scale, freq_scale,
+                                                            neox);
+  return cudaGetLastError();
+}
+
+bool attention_supported(int32_t kv_type) {
+  return kv_type == QINFER_TYPE_F32 || kv_type == QINFER_TYPE_F16 || kv_type == QINFER_TYPE_Q8_0;
+}
+
+cudaError_t launch_attention(int32_t kv_type, const float *q, const uint8_t *k, const uint8_t *v, const int32_t *n_kv, float *out,
+                             int64_t tokens, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t head_stride, uint64_t row_bytes,
+                             float scale, cudaStream_t stream) {
+  if (head_dim > kMaxHeadDim || n_heads > 0x7fffffff || tokens > 65535) return cudaErrorInvalidValue;
+  const dim3 grid{unsigned(n_heads), unsigned(tokens)};
+  const int threads = kAttnWarps * kWarp;
+  const int nh = int(n_heads), nkv = int(n_kv_heads), hd = int(head_dim);
+  switch (kv_type) {
+    case QINFER_TYPE_F32:
+      attention_kernel<KvF32><<<grid, threads, 0, stream>>>(q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
+      break;
+    case QINFER_TYPE_F16:
+      attention_kernel<KvF16><<<grid, threads, 0, stream>>>(q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
+      break;
+    case QINFER_TYPE_Q8_0:
+      attention_kernel<KvQ8_0><<<grid, threads, 0, stream>>>(q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
+      break;
+    default: return cudaErrorNotSupported;
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace qinfer::cuda
