@@ -1,11 +1,16 @@
-// Makes prebuilds/<platform>-<arch>/ with prebuildify (cmake-js backend), then copies the GPU modules beside the addon.
+// Makes prebuilds/<platform>-<arch>/: the addon with prebuildify (node-gyp), then the GPU modules
+// built by cmake-js copied beside it with the manifest that explains any module it could not build.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const r = spawnSync('npx', ['prebuildify', '--napi', '--strip', '--backend', 'cmake-js'], { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) process.exit(r.status ?? 1);
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+run('npx', ['prebuildify', '--napi', '--strip']);
+run('npx', ['cmake-js', 'compile']);
 const out = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 const built = join(root, 'build', 'Release');
 for (const f of readdirSync(built)) {
