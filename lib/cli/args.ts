@@ -19,16 +19,3 @@ export function numberOption(value: string | undefined, option: string): number 
 export function backendOption(value: string | undefined): 'auto' | 'cpu' | 'cuda' | 'vulkan' | undefined {
   return value === undefined ? undefined : expectOneOf(value, ['auto', ...BACKEND_NAMES] as const, '--backend');
 }
-
-/** A one-line progress indicator on stderr when it is a terminal. */
-export function progressLine(label: string): { update(fraction: number, detail?: string): void; done(): void } {
-  const tty = process.stderr.isTTY;
-  return {
-    update(fraction, detail = '') {
-      if (tty) process.stderr.write(`\r${label} ${(fraction * 100).toFixed(0).padStart(3)}% ${detail}\x1b[K`);
-    },
-    done() {
-      if (tty) process.stderr.write('\r\x1b[K');
-    },
-  };
-}

@@ -7,7 +7,8 @@ import { evaluatePerplexity } from '../../eval.js';
 import { type Model, loadModel } from '../../model.js';
 import { invalid } from '../../options.js';
 import { readTokenFile } from '../../token-file.js';
-import { backendOption, intOption, progressLine } from '../args.js';
+import { backendOption, intOption } from '../args.js';
+import { createProgress } from '../progress.js';
 
 const help = `qinfer eval <model.gguf> (--tokens <file> | --text <file>) [options]
 
@@ -61,15 +62,15 @@ export default async function evalCommand(argv: string[]): Promise<number> {
       });
       tokens = model.tokenize(text);
     }
-    const bar = progressLine('eval');
+    const bar = createProgress('eval');
     const t0 = performance.now();
     const r = await evaluatePerplexity(model, tokens, {
       contextSize: ctx,
       maxWindows: intOption(values['max-windows'], '--max-windows'),
       reference,
-      onProgress: (d, t) => bar.update(d / t, `${d}/${t} windows`),
+      onProgress: (d, t) => bar.update(d, t, `${d}/${t} windows`),
     });
-    bar.done();
+    bar.finish();
     const seconds = (performance.now() - t0) / 1000;
     if (values.json) {
       console.log(JSON.stringify({ ...r, seconds }));
