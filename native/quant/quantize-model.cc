@@ -281,7 +281,9 @@ class ModelQuantizer {
       return;
     }
     std::vector<float> imp;
-    if (ot.block_size > 1 && st && job_.method.imatrix) {
+    // AWQ's second half (the paper's clipping search) is a per-block range search scored by the activations: the
+    // importance-weighted quantizers do exactly that, so AWQ always ends with them.
+    if (ot.block_size > 1 && st && (job_.method.imatrix || job_.method.awq)) {
       imp = st->importance();
       if (sc)
         for (int64_t j = 0; j < s.cols; j++) imp[size_t(j)] /= (*sc)[size_t(j)] * (*sc)[size_t(j)];
