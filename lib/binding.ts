@@ -101,6 +101,8 @@ export interface ModelMemory {
   kvCacheBytes: number;
   residentKvCacheBytes: number;
   scratchBytes: number;
+  /** Device memory the model holds on a GPU backend (weights, KV cache and scratch); 0 on the CPU. */
+  deviceBytes: number;
 }
 
 export interface ModelStats {
