@@ -16,6 +16,7 @@ constexpr int kQuantRows = 4, kQuantTokens = 4;
 #include "matmul-kquant-avx512-impl.h"
 #include "matmul-kquant-impl.h"
 #include "matmul-legacy-impl.h"
+#include "matmul-lanes-avx512-impl.h"
 #include "matmul-q4-avx512-impl.h"
 #include "matmul-w8a8-impl.h"
 
@@ -29,6 +30,7 @@ Kernels avx512_table(Isa isa) {
   fill_legacy_table(t);
   fill_kquant_table(t);
   fill_q4_avx512(t);
+  fill_lanes_avx512(t);
   fill_kquant_avx512(t);
   fill_w8a8(t);
   return t;
