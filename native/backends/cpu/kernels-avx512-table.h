@@ -19,6 +19,7 @@ constexpr int kQuantRows = 4, kQuantTokens = 4;
 #include "matmul-lanes-avx512-impl.h"
 #include "matmul-q4-avx512-impl.h"
 #include "matmul-w8a8-impl.h"
+#include "ops-simd-impl.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -33,6 +34,7 @@ Kernels avx512_table(Isa isa) {
   fill_lanes_avx512(t);
   fill_kquant_avx512(t);
   fill_w8a8(t);
+  fill_ops_simd(t);
   return t;
 }
 

@@ -57,6 +57,13 @@ struct Kernels {
   void (*scale_f32)(float a, float *y, int64_t n);
   void (*f32_to_f16)(const float *x, qinfer_half *y, int64_t n);
   void (*f16_to_f32)(const qinfer_half *x, float *y, int64_t n);
+  // Row pieces of the operators: out = silu(gate) * up; the largest element; x[i] = exp(x[i] - shift)
+  // returning their sum; the sum of squares; y = x * s * w (w may be null).
+  void (*silu_mul_f32)(const float *gate, const float *up, float *out, int64_t n);
+  float (*max_f32)(const float *x, int64_t n);
+  double (*exp_sum_f32)(float *x, float shift, int64_t n);
+  double (*sum_sq_f32)(const float *x, int64_t n);
+  void (*scale_mul_f32)(const float *x, float s, const float *w, float *y, int64_t n);
 };
 
 const Kernels &kernels_generic();
