@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -11,6 +12,8 @@
 #include <cuda_runtime_api.h>
 
 #include "backends/module-common.h"
+#include "cuda-graph-cache.h"
+#include "cuda-graph-ops.h"
 #include "cuda-kernels.h"
 
 struct qinfer_buffer {
@@ -38,6 +41,7 @@ struct State {
   int driver_version = 0;
   int device_count = 0;
   std::vector<cudaStream_t> streams;  // one per device, made on first use
+  std::vector<std::unique_ptr<GraphCache>> graphs;  // one per device
 };
 
 // Never destroyed: at exit, the driver's own teardown may already have run, and destroying devices
@@ -83,6 +87,7 @@ std::string open_driver(State &s) {
     if (cudaSetDevice(d) == cudaSuccess && kernels_loadable() == cudaSuccess) {
       s.device_count = n;
       s.streams.assign(n, nullptr);
+      for (int k = 0; k < n; k++) s.graphs.push_back(std::make_unique<GraphCache>());
       return "";
     }
   }
@@ -147,6 +152,7 @@ qinfer_buffer *cuda_buffer_alloc(int device, uint64_t bytes) {
 
 void cuda_buffer_free(qinfer_buffer *b) {
   if (!b) return;
+  state().graphs[b->device]->clear();
   cudaSetDevice(b->device);
   cudaFree(b->ptr);
   delete b;
@@ -182,6 +188,9 @@ int cuda_supports_op(int, int32_t op, int32_t type) {
     case QINFER_OP_MATMUL:
     case QINFER_OP_GET_ROWS: return matmul_supported(type);
     case QINFER_OP_ATTENTION: return attention_supported(type);
+    case QINFER_OP_KV_STORE: return kv_store_supported(type);
+    case QINFER_OP_ADD_ROWS:
+    case QINFER_OP_COPY: return 1;
     default: return 0;
   }
 }
@@ -212,6 +221,11 @@ cudaError_t launch(const qinfer_op &op, cudaStream_t stream) {
       const uint64_t row = module::row_bytes(op.type, ne[0]);
       return launch_attention(op.type, srcf(0), src(1), src(2), srci(3), dst, ne[2], ne[1], ne[3], ne[0], stride, row, op.params[0], stream);
     }
+    case QINFER_OP_KV_STORE:
+      return launch_kv_store(op.type, srcf(0), srci(1), bytes(op.dst, op.dst_offset), ne[2], ne[1], ne[0], ne[3],
+                             module::row_bytes(op.type, ne[0]), stream);
+    case QINFER_OP_ADD_ROWS: return launch_add_rows(srcf(0), srcf(1), dst, ne[1], ne[0], stream);
+    case QINFER_OP_COPY: return launch_copy_rows(src(0), bytes(op.dst, op.dst_offset), ne[1], ne[0], ne[2], ne[3], stream);
     default: return cudaErrorNotSupported;
   }
 }
@@ -219,6 +233,9 @@ cudaError_t launch(const qinfer_op &op, cudaStream_t stream) {
 int cuda_compute(int device, const qinfer_op *ops, int n_ops) {
   cudaStream_t stream;
   if (int st = use_device(device, &stream)) return st;
+  GraphCache &graphs = *state().graphs[device];
+  cudaError_t replayed = cudaSuccess;
+  if (graphs.replay(ops, n_ops, stream, &replayed)) return replayed ? fail_cuda(replayed, "cudaGraphLaunch") : QINFER_OK;
   for (int i = 0; i < n_ops; i++) {
     const qinfer_op &op = ops[i];
     if (!cuda_supports_op(device, op.op, op.type))
@@ -234,9 +251,13 @@ int cuda_compute(int device, const qinfer_op *ops, int n_ops) {
     if (op.op == QINFER_OP_ATTENTION && op.ne[0] > kAttentionMaxHeadDim)
       return fail(QINFER_E_UNSUPPORTED, "CUDA attention handles head sizes up to " + std::to_string(kAttentionMaxHeadDim) + ", not " +
                                             std::to_string(op.ne[0]));
-    if (cudaError_t e = launch(op, stream)) return fail_cuda(e, "kernel launch");
   }
-  return QINFER_OK;
+  cudaError_t e = graphs.run(ops, n_ops, stream, [&] {
+    for (int i = 0; i < n_ops; i++)
+      if (cudaError_t le = launch(ops[i], stream)) return le;
+    return cudaSuccess;
+  });
+  return e ? fail_cuda(e, "kernel launch") : QINFER_OK;
 }
 
 int cuda_synchronize(int device) {
