@@ -7,27 +7,15 @@ import { describe, expect, it } from 'vitest';
 
 import { DEMO_MODEL } from '../../lib/demo.js';
 import { loadModel } from '../../lib/model.js';
+import { roundActivations } from '../helpers/activation-rounding.js';
 import { llamaCpp, llamaCppUnavailable } from '../helpers/llama-cpp.js';
 import { type InputRounding, ReferenceLlama } from '../helpers/llama-reference.js';
 import { normalizedError } from '../helpers/random.js';
 
-function roundEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** qinfer's activation rounding (llama.cpp's but with an f32 block scale): blocks of 32 (256 for Q8_K types). */
+/** qinfer's activation rounding (llama.cpp's with an f32 scale): blocks of 256 for the K-quants, else 32. */
 const q8: InputRounding = (x, type) => {
   if (type === 0 || type === 1 || type === 30) return x;
-  const block = type >= 10 && type <= 14 ? 256 : 32;
-  const y = new Float64Array(x.length);
-  for (let s = 0; s < x.length; s += block) {
-    let amax = 0;
-    for (let i = s; i < s + block; i++) amax = Math.max(amax, Math.abs(Math.fround(x[i]!)));
-    const id = amax ? Math.fround(127 / amax) : 0, d = Math.fround(amax / 127);
-    for (let i = s; i < s + block; i++) y[i] = Math.min(127, roundEven(Math.fround(Math.fround(x[i]!) * id))) * d;
-  }
-  return y;
+  return roundActivations(x, type >= 10 && type <= 14 ? 256 : 32, 'f32');
 };
 
 const unavailable = await llamaCppUnavailable();
