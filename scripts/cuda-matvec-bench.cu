@@ -59,19 +59,17 @@ struct Cublas {
   }
 };
 
-// Median over 15 batches of the mean time of `per_batch` back-to-back calls (the rate a decode step sees).
-template <class F>
-double median_us(F &&f, int per_batch) {
+// Median over 15 runs of batch() on `stream`, in microseconds per call (batch() makes `per_batch` calls).
+template <class B>
+double median_per_call_us(cudaStream_t stream, int per_batch, B &&batch) {
   cudaEvent_t a, b;
   CHECK(cudaEventCreate(&a));
   CHECK(cudaEventCreate(&b));
-  for (int i = 0; i < per_batch; i++) f(i);
   std::vector<double> us;
-  int call = 0;
   for (int r = 0; r < 15; r++) {
-    CHECK(cudaEventRecord(a));
-    for (int i = 0; i < per_batch; i++) f(call++);
-    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventRecord(a, stream));
+    batch();
+    CHECK(cudaEventRecord(b, stream));
     CHECK(cudaEventSynchronize(b));
     float ms;
     CHECK(cudaEventElapsedTime(&ms, a, b));
@@ -81,6 +79,16 @@ double median_us(F &&f, int per_batch) {
   CHECK(cudaEventDestroy(b));
   std::sort(us.begin(), us.end());
   return us[us.size() / 2];
+}
+
+// The mean time of `per_batch` back-to-back calls f(i) after a warm-up batch, median of 15.
+template <class F>
+double median_us(F &&f, int per_batch) {
+  for (int i = 0; i < per_batch; i++) f(i);
+  int call = 0;
+  return median_per_call_us(nullptr, per_batch, [&] {
+    for (int i = 0; i < per_batch; i++) f(call++);
+  });
 }
 
 // The same for `per_batch` calls captured once into a CUDA graph and replayed: device time without the
@@ -97,27 +105,12 @@ double graph_us(F &&f, int per_batch) {
   for (int i = 0; i < per_batch; i++) f(i, s);
   CHECK(cudaStreamEndCapture(s, &g));
   CHECK(cudaGraphInstantiate(&ge, g, 0));
-  cudaEvent_t a, b;
-  CHECK(cudaEventCreate(&a));
-  CHECK(cudaEventCreate(&b));
   CHECK(cudaGraphLaunch(ge, s));
-  std::vector<double> us;
-  for (int r = 0; r < 15; r++) {
-    CHECK(cudaEventRecord(a, s));
-    CHECK(cudaGraphLaunch(ge, s));
-    CHECK(cudaEventRecord(b, s));
-    CHECK(cudaEventSynchronize(b));
-    float ms;
-    CHECK(cudaEventElapsedTime(&ms, a, b));
-    us.push_back(1e3 * ms / per_batch);
-  }
-  CHECK(cudaEventDestroy(a));
-  CHECK(cudaEventDestroy(b));
+  const double us = median_per_call_us(s, per_batch, [&] { CHECK(cudaGraphLaunch(ge, s)); });
   CHECK(cudaGraphExecDestroy(ge));
   CHECK(cudaGraphDestroy(g));
   CHECK(cudaStreamDestroy(s));
-  std::sort(us.begin(), us.end());
-  return us[us.size() / 2];
+  return us;
 }
 
 uint64_t row_bytes_of(int32_t type, int64_t cols) {
