@@ -31,12 +31,16 @@ struct GemmKernel {
   void (*gemm)(const GemmArgs &a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
 };
 
+// W8A8 static: w8a8.quantize_act with a scale fixed in advance (same layout, values beyond the range clamped).
+using W8a8StaticActFn = void (*)(const float *x, float scale, void *act, int64_t cols);
+
 struct Kernels {
   Isa isa;
   // Indexed by ggml type id; gemm is null for types this level does not compute.
   GemmKernel gemm[QINFER_GGML_TYPE_COUNT];
   // qinfer's W8A8 (type id QINFER_TYPE_W8A8, outside the ggml-indexed table above).
   GemmKernel w8a8;
+  W8a8StaticActFn w8a8_static_act;
 
   // Float primitives the operators are built from.
   void (*add_f32)(const float *a, const float *b, float *dst, int64_t n);
