@@ -9,13 +9,23 @@ export interface OpenedBackend {
   native: NativeBackend;
 }
 
-/** Picks the backend for `choice` (option, else QINFER_BACKEND, else auto) and opens it. */
-export async function openBackend(choice?: BackendChoice): Promise<OpenedBackend> {
+/**
+ * The backend for `choice` (option, else QINFER_BACKEND, else auto: the probe's pick), checked against the
+ * probe; `modulePath` is where a GPU module lives. The CPU backend needs no probe.
+ */
+export async function selectBackend(choice?: unknown): Promise<{ name: BackendName; modulePath: string }> {
   const resolved = resolveBackendChoice(choice);
+  if (resolved === 'cpu') return { name: 'cpu', modulePath: '' };
   const p = await probe();
   const name = resolved === 'auto' ? p.selected : resolved;
   const entry = p.backends.find((b) => b.name === name);
   if (!entry?.available) throw new BackendUnavailableError(`The ${name} backend is unavailable: ${entry?.reason ?? 'unknown reason'}`);
+  return { name, modulePath: name === 'cpu' ? '' : modulePath(name) };
+}
+
+/** Picks the backend for `choice` (option, else QINFER_BACKEND, else auto) and opens it. */
+export async function openBackend(choice?: BackendChoice): Promise<OpenedBackend> {
+  const { name, modulePath: path } = await selectBackend(choice);
   const Ctor = native().NativeBackend;
-  return { name, native: name === 'cpu' ? new Ctor('cpu') : new Ctor(name, modulePath(name)) };
+  return { name, native: name === 'cpu' ? new Ctor('cpu') : new Ctor(name, path) };
 }

@@ -58,4 +58,7 @@ export const BackendOp = {
   SILU_MUL: 8,
   ARGMAX: 9,
   ATTENTION: 10,
+  KV_STORE: 11,
+  ADD_ROWS: 12,
+  COPY: 13,
 } as const;

@@ -101,6 +101,8 @@ export interface ModelMemory {
   kvCacheBytes: number;
   residentKvCacheBytes: number;
   scratchBytes: number;
+  /** Device memory the model holds on a GPU backend (weights, KV cache and scratch); 0 on the CPU. */
+  deviceBytes: number;
 }
 
 export interface ModelStats {
@@ -156,6 +158,13 @@ export interface NativeBinding {
   cpuMatmulW8a8(weights: Int8Array, scales: Float32Array, rows: number, cols: number, x: Float32Array, nTokens: number, actScale?: number): Float32Array;
   /** The clipping threshold a W8A8 static activation calibrator picks for these values (see native/quant/act-calibrators.h). */
   actCalibrationClip(values: Float32Array, calibrator: string, percentile?: number): number;
+  /** Drives a fresh ThreadPool of `threads` (tests): see native/napi/thread-pool-probe.cc. */
+  threadPoolProbe(options: { threads: number; jobs: number; n: number; grain: number; throwAt: number }): {
+    hits: Int32Array;
+    runIndexes: number[];
+    osThreads: number;
+    error?: string;
+  };
   /** One CPU forward-pass operator on small inputs (tests; synchronous); see native/napi/cpu-ops.cc. */
   cpuOp(name: 'rmsNorm', args: { x: Float32Array; n: number; eps: number; weight?: Float32Array }): Float32Array;
   cpuOp(

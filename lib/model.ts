@@ -1,7 +1,8 @@
 // loadModel and the Model class: evaluation and streaming generation on a natively batched engine.
 import { cpus } from 'node:os';
 
-import { resolveBackendChoice } from './backend.js';
+import type { BackendName } from './backend.js';
+import { selectBackend } from './backend-open.js';
 import { type ModelMemory, type ModelStats, native, type NativeModelHandle, type NativeRequestSummary } from './binding.js';
 
 export type { ModelMemory, ModelStats };
@@ -17,7 +18,11 @@ import type { EncodeOptions, Tokenizer } from './tokenizer/tokenizer.js';
 import { expectFunction, expectInteger, expectOneOf, expectSignal, invalid } from './options.js';
 
 export interface LoadModelOptions {
-  /** Only "cpu" runs models so far; "auto" picks it. Default: QINFER_BACKEND, else auto. */
+  /**
+   * Where the model runs; "auto" takes the probe's pick (CUDA, then a Vulkan GPU, then the CPU). Default:
+   * QINFER_BACKEND, else auto. On a GPU the weights, KV cache and activations live in device memory; a model
+   * that does not fit (QINFER_DEVICE_MEMORY_LIMIT caps the bytes used) fails with OutOfMemoryError.
+   */
   backend?: 'auto' | 'cpu' | 'cuda' | 'vulkan';
   /** Worker threads; default: physical cores. */
   threads?: number;
@@ -86,11 +91,22 @@ export class Model {
   readonly vocabularySize: number;
   /** Token ids that end a generation. */
   readonly eogTokens: readonly number[];
+  /** The backend the model runs on. */
+  readonly backend: BackendName;
   private handle: NativeModelHandle | undefined;
 
   /** @internal use loadModel */
-  constructor(path: string, hparams: LlamaHparams, contextSize: number, tokenizer: Tokenizer | undefined, eogTokens: number[], handle: NativeModelHandle) {
+  constructor(
+    path: string,
+    backend: BackendName,
+    hparams: LlamaHparams,
+    contextSize: number,
+    tokenizer: Tokenizer | undefined,
+    eogTokens: number[],
+    handle: NativeModelHandle,
+  ) {
     this.path = path;
+    this.backend = backend;
     this.tokenizer = tokenizer;
     this.hparams = hparams;
     this.contextSize = contextSize;
@@ -213,10 +229,7 @@ function eogTokensOf(file: GgufFile, tokenizer: Tokenizer | undefined): number[]
 }
 
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<Model> {
-  const backend = resolveBackendChoice(options.backend);
-  if (backend === 'cuda' || backend === 'vulkan') {
-    throw new UnsupportedError(`models run on the CPU backend only so far (option backend was "${backend}")`);
-  }
+  const backend = await selectBackend(options.backend);
   const signal = expectSignal(options.signal);
   const onProgress = expectFunction<(f: number) => void>(options.onProgress, 'onProgress');
   const file = await readGguf(path, { signal });
@@ -240,6 +253,8 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     sequences,
     batchSize,
     kvType: { f32: GGML_TYPE.F32, f16: GGML_TYPE.F16, q8_0: GGML_TYPE.Q8_0 }[kv],
+    backend: backend.name,
+    modulePath: backend.modulePath,
   });
   const onAbort = () => handle.cancelPrefetch();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -251,5 +266,5 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  return new Model(path, hp, contextSize, tokenizer, eogTokensOf(file, tokenizer), handle);
+  return new Model(path, backend.name, hp, contextSize, tokenizer, eogTokensOf(file, tokenizer), handle);
 }

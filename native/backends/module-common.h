@@ -123,6 +123,24 @@ std::string op_bounds_error(const qinfer_op &op, SizeOf size_of) {
                  ? ""
                  : "attention: operand out of bounds";
     }
+    case QINFER_OP_KV_STORE: {
+      if (!positive(4)) return "kv_store: every dimension must be positive";
+      uint64_t rb = row_bytes(op.type, op.ne[0]);
+      if (rb == 0) return "kv_store: the head size is not whole blocks of the cache type";
+      return src(0, n0 * n1 * n2 * 4) && src(1, n2 * 4) && dst(rb * n1 * n3) ? "" : "kv_store: operand out of bounds";
+    }
+    case QINFER_OP_ADD_ROWS:
+      if (!positive(2)) return "add_rows: every dimension must be positive";
+      return src(0, n0 * n1 * 4) && src(1, n0 * 4) && dst(n0 * n1 * 4) ? "" : "add_rows: operand out of bounds";
+    case QINFER_OP_COPY: {
+      if (!positive(2) || op.ne[2] < op.ne[0] || op.ne[3] < op.ne[0]) return "copy: sizes must be positive and strides at least a row";
+      if ((n0 | n2 | n3 | op.src_offset[0] | op.dst_offset) % 4) return "copy: sizes, strides and offsets must be multiples of 4 bytes";
+      const uint64_t src_span = n2 * (n1 - 1) + n0, dst_span = n3 * (n1 - 1) + n0;
+      if (!src(0, src_span) || !dst(dst_span)) return "copy: operand out of bounds";
+      if (op.src[0] == op.dst && op.src_offset[0] < op.dst_offset + dst_span && op.dst_offset < op.src_offset[0] + src_span)
+        return "copy: source and destination overlap";
+      return "";
+    }
     default: return name + " is not implemented";
   }
 }

@@ -22,12 +22,10 @@ double seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_cloc
 
 }  // namespace
 
-Engine::Engine(std::shared_ptr<const LlamaModel> model, std::unique_ptr<ModelOps> ops, const EngineOptions &opt)
+Engine::Engine(std::shared_ptr<const LlamaModel> model, std::shared_ptr<Forward> forward, const EngineOptions &opt)
     : model_(std::move(model)),
-      ops_(std::move(ops)),
+      forward_(std::move(forward)),
       opt_(opt),
-      cache_(model_->hparams(), opt.n_ctx, opt.n_seq, opt.kv_type),
-      forward_(*model_, *ops_, cache_, opt.n_batch),
       logits_(size_t(opt.n_batch) * size_t(model_->hparams().n_vocab)),
       slots_(size_t(opt.n_seq)) {
   worker_ = std::thread([this] { loop(); });
@@ -116,7 +114,7 @@ void Engine::assign_slots() {
     queue_.pop_front();
     Slot &slot = slots_[size_t(best)];
     if (donor >= 0 && donor != best && donor_len > best_len) {
-      cache_.copy_prefix(donor, best, int32_t(donor_len));
+      forward_->copy_prefix(donor, best, int32_t(donor_len));
       slot.tokens.assign(r->prompt.begin(), r->prompt.begin() + long(donor_len));
       best_len = donor_len;
     }
@@ -171,7 +169,7 @@ void Engine::step() {
 
   interrupt_ = false;
   try {
-    if (!forward_.eval(batch, logits_.data(), &interrupt_)) return;  // an abort: the next step drops it
+    if (!forward_->eval(batch, logits_.data(), &interrupt_)) return;  // an abort: the next step drops it
   } catch (const Error &e) {
     for (auto &p : parts) finish(p.r, e.status(), e.what());
     return;

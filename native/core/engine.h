@@ -14,22 +14,12 @@
 #include <thread>
 #include <vector>
 
-#include "core/kv-cache.h"
-#include "core/llama-forward.h"
+#include "core/forward.h"
 #include "core/llama-model.h"
-#include "core/llama-ops.h"
 #include "core/sampling.h"
 #include "qinfer/status.h"
 
 namespace qinfer {
-
-struct EngineOptions {
-  int32_t threads = 0;
-  int32_t n_ctx = 0;
-  int32_t n_seq = 1;
-  int32_t n_batch = 512;
-  int32_t kv_type = 1;  // F16
-};
 
 struct RequestSummary {
   qinfer_status status = QINFER_OK;
@@ -73,7 +63,7 @@ struct EngineStats {
 
 class Engine {
  public:
-  Engine(std::shared_ptr<const LlamaModel> model, std::unique_ptr<ModelOps> ops, const EngineOptions &opt);
+  Engine(std::shared_ptr<const LlamaModel> model, std::shared_ptr<Forward> forward, const EngineOptions &opt);
   ~Engine();
 
   const EngineOptions &options() const { return opt_; }
@@ -83,10 +73,8 @@ class Engine {
   // Stops the request at the next step (its summary reports E_ABORTED).
   void abort(const std::shared_ptr<Request> &r);
   EngineStats stats() const;
-  uint64_t kv_bytes() const { return cache_.bytes(); }
-  uint64_t kv_resident_bytes() const { return cache_.resident_bytes(); }
-  uint64_t scratch_bytes() const { return forward_.scratch_bytes() + uint64_t(logits_.size()) * 4; }
-  int32_t threads() const { return ops_->threads(); }
+  const std::shared_ptr<Forward> &forward() const { return forward_; }
+  uint64_t scratch_bytes() const { return forward_->scratch_bytes() + uint64_t(logits_.size()) * 4; }
 
  private:
   struct Slot {
@@ -102,10 +90,8 @@ class Engine {
   void after_logits(const std::shared_ptr<Request> &r, const float *row);
 
   std::shared_ptr<const LlamaModel> model_;
-  std::unique_ptr<ModelOps> ops_;
+  std::shared_ptr<Forward> forward_;
   EngineOptions opt_;
-  KvCache cache_;
-  LlamaForward forward_;
   std::vector<float> logits_;
   std::vector<Slot> slots_;
 

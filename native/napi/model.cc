@@ -4,7 +4,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "core/cpu-model-ops.h"
+#include "core/backend-module.h"
 #include "core/engine.h"
 #include "errors.h"
 #include "exports.h"
@@ -28,28 +28,36 @@ std::vector<TensorSpec> parse_tensors(Napi::Array a) {
   return out;
 }
 
-// Touches the weights' pages off the JS thread, reporting progress and stopping on cancel().
+// Makes the weights ready off the JS thread (pages them in, or uploads them to the device), reporting progress
+// and stopping on cancel(); holding the evaluator keeps the file mapped and the device buffers alive until it ends.
 class PrefetchWorker : public Napi::AsyncProgressQueueWorker<uint64_t> {
  public:
-  PrefetchWorker(Napi::Env env, std::shared_ptr<const LlamaModel> model, Napi::Function progress, std::shared_ptr<std::atomic<bool>> cancel)
-      : Napi::AsyncProgressQueueWorker<uint64_t>(env), model_(std::move(model)), cancel_(std::move(cancel)), deferred_(Napi::Promise::Deferred::New(env)) {
+  PrefetchWorker(Napi::Env env, std::shared_ptr<Forward> forward, Napi::Function progress, std::shared_ptr<std::atomic<bool>> cancel)
+      : Napi::AsyncProgressQueueWorker<uint64_t>(env), forward_(std::move(forward)), cancel_(std::move(cancel)), deferred_(Napi::Promise::Deferred::New(env)) {
     if (!progress.IsEmpty()) progress_ = Napi::Persistent(progress);
   }
   Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:
   void Execute(const ExecutionProgress &p) override {
-    completed_ = model_->prefetch([&](uint64_t done, uint64_t total) {
-      uint64_t v[2] = {done, total};
-      p.Send(v, 2);
-      return !cancel_->load();
-    });
+    try {
+      completed_ = forward_->load([&](uint64_t done, uint64_t total) {
+        uint64_t v[2] = {done, total};
+        p.Send(v, 2);
+        return !cancel_->load();
+      });
+    } catch (const Error &e) {
+      status_ = e.status();
+      message_ = e.what();
+    }
   }
   void OnProgress(const uint64_t *v, size_t n) override {
     if (n == 2 && !progress_.IsEmpty()) progress_.Call({Napi::Number::New(Env(), double(v[0])), Napi::Number::New(Env(), double(v[1]))});
   }
   void OnOK() override {
-    if (completed_) {
+    if (status_ != QINFER_OK) {
+      deferred_.Reject(make_error(Env(), status_, message_).Value());
+    } else if (completed_) {
       deferred_.Resolve(Env().Undefined());
     } else {
       deferred_.Reject(make_error(Env(), QINFER_E_ABORTED, "loading was aborted").Value());
@@ -58,11 +66,13 @@ class PrefetchWorker : public Napi::AsyncProgressQueueWorker<uint64_t> {
   void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
 
  private:
-  std::shared_ptr<const LlamaModel> model_;
+  std::shared_ptr<Forward> forward_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   Napi::FunctionReference progress_;
   Napi::Promise::Deferred deferred_;
   bool completed_ = false;
+  qinfer_status status_ = QINFER_OK;
+  std::string message_;
 };
 
 // What crosses from the engine thread to JS for one request.
@@ -99,7 +109,7 @@ class Model : public Napi::ObjectWrap<Model> {
                         InstanceMethod("close", &Model::close)});
   }
 
-  // new NativeModel({path, hparams, tensors, threads, contextSize, sequences, batchSize, kvType})
+  // new NativeModel({path, hparams, tensors, threads, contextSize, sequences, batchSize, kvType, backend, modulePath})
   explicit Model(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Model>(info) {
     guarded(info.Env(), [&] {
       Napi::Object spec = info[0].As<Napi::Object>();
@@ -112,7 +122,16 @@ class Model : public Napi::ObjectWrap<Model> {
       opt.n_seq = int_field(spec, "sequences");
       opt.n_batch = int_field(spec, "batchSize");
       opt.kv_type = int_field(spec, "kvType");
-      engine_ = std::make_unique<Engine>(model_, make_cpu_model_ops(opt.threads), opt);
+      std::string backend = spec.Get("backend").As<Napi::String>();
+      std::shared_ptr<Forward> forward;
+      if (backend == "cpu") {
+        forward = make_host_forward(model_, opt);
+      } else {
+        BackendModule m = open_backend(backend, spec.Get("modulePath").As<Napi::String>());
+        if (!m.available()) throw Error(QINFER_E_BACKEND_UNAVAILABLE, "backend " + backend + " is unavailable: " + m.reason);
+        forward = make_device_forward(model_, m.vtable, 0, opt);
+      }
+      engine_ = std::make_unique<Engine>(model_, std::move(forward), opt);
     });
   }
 
@@ -125,7 +144,7 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value prefetch(const Napi::CallbackInfo &info) {
     engine(info.Env());
     cancel_prefetch_->store(false);
-    auto *w = new PrefetchWorker(info.Env(), model_, info[0].IsFunction() ? info[0].As<Napi::Function>() : Napi::Function(), cancel_prefetch_);
+    auto *w = new PrefetchWorker(info.Env(), engine_->forward(), info[0].IsFunction() ? info[0].As<Napi::Function>() : Napi::Function(), cancel_prefetch_);
     Napi::Promise p = w->promise();
     w->Queue();
     return p;
@@ -214,9 +233,10 @@ class Model : public Napi::ObjectWrap<Model> {
     o.Set("fileBytes", double(model_->file_bytes()));
     o.Set("weightBytes", double(model_->weight_bytes()));
     o.Set("residentWeightBytes", double(model_->resident_weight_bytes()));
-    o.Set("kvCacheBytes", double(eng.kv_bytes()));
-    o.Set("residentKvCacheBytes", double(eng.kv_resident_bytes()));
+    o.Set("kvCacheBytes", double(eng.forward()->kv_bytes()));
+    o.Set("residentKvCacheBytes", double(eng.forward()->kv_resident_bytes()));
     o.Set("scratchBytes", double(eng.scratch_bytes()));
+    o.Set("deviceBytes", double(eng.forward()->device_bytes()));
     return o;
   }
 
@@ -227,7 +247,7 @@ class Model : public Napi::ObjectWrap<Model> {
     o.Set("batches", double(s.batches));
     o.Set("tokens", double(s.tokens));
     o.Set("maxSequencesInBatch", s.max_sequences_in_batch);
-    o.Set("threads", engine_->threads());
+    o.Set("threads", engine_->forward()->threads());
     return o;
   }
 

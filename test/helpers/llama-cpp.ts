@@ -16,14 +16,14 @@ export interface LlamaCppAnswer {
 }
 
 /** llama.cpp's logits for every prompt position and its greedy continuation of `n` tokens, from a separate process. */
-export async function llamaCpp(model: string, prompts: number[][], n: number): Promise<LlamaCppAnswer> {
+export async function llamaCpp(model: string, prompts: number[][], n: number, kvCache: 'F16' | 'F32' = 'F16'): Promise<LlamaCppAnswer> {
   const dir = mkdtempSync(join(tmpdir(), 'qinfer-llama-cpp-'));
   try {
     const promptsFile = join(dir, 'prompts.json');
     const out = join(dir, 'logits.bin');
     writeFileSync(promptsFile, JSON.stringify(prompts));
     const script = resolve(import.meta.dirname, 'llama-cpp-eval.mjs');
-    const { stdout } = await promisify(execFile)(process.execPath, [script, model, promptsFile, String(n), out], { maxBuffer: 1 << 24 });
+    const { stdout } = await promisify(execFile)(process.execPath, [script, model, promptsFile, String(n), out, kvCache], { maxBuffer: 1 << 24 });
     const { vocab, continuations } = JSON.parse(stdout) as { vocab: number; continuations: number[][] };
     const all = new Float32Array(readFileSync(out).buffer.slice(0));
     let row = 0;

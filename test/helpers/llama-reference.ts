@@ -1,6 +1,8 @@
-// A plain float64 Llama forward pass (F32/F16 weights) over a GGUF file: the yardstick for the native graph in tests.
+// A plain float64 Llama forward pass over a GGUF file (quantized weights decoded by qinfer's dequantizers,
+// which test/quant checks against gguf-py): the yardstick for the native graph in tests.
 import { readFileSync } from 'node:fs';
 
+import { native } from '../../lib/binding.js';
 import { type GgufFile, readGguf } from '../../lib/gguf.js';
 import { type LlamaHparams, llamaHparams } from '../../lib/model-spec.js';
 
@@ -11,7 +13,12 @@ function half(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+/** Rounds a matrix product's input as an implementation does before multiplying weights of type `weightType`. */
+export type InputRounding = (x: Float64Array, weightType: number) => Float64Array;
+
 export class ReferenceLlama {
+  private readonly types = new WeakMap<Float64Array, number>();
+
   private constructor(
     readonly hp: LlamaHparams,
     private readonly file: GgufFile,
@@ -28,11 +35,10 @@ export class ReferenceLlama {
     if (!t) return undefined;
     const n = t.shape.reduce((a, b) => a * b, 1);
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      if (t.type === 0) out[i] = this.bytes.readFloatLE(t.offset + 4 * i);
-      else if (t.type === 1) out[i] = half(this.bytes.readUInt16LE(t.offset + 2 * i));
-      else throw new Error(`reference: type ${t.typeName} not handled`);
-    }
+    if (t.type === 0) for (let i = 0; i < n; i++) out[i] = this.bytes.readFloatLE(t.offset + 4 * i);
+    else if (t.type === 1) for (let i = 0; i < n; i++) out[i] = half(this.bytes.readUInt16LE(t.offset + 2 * i));
+    else out.set(native().dequantizeRows(t.type, this.bytes.subarray(t.offset, t.offset + t.bytes), n));
+    this.types.set(out, t.type);
     return out;
   }
 
@@ -42,11 +48,12 @@ export class ReferenceLlama {
     return t;
   }
 
-  /** Logits (rows of nVocab) of every position of one sequence. */
-  logits(tokens: readonly number[]): Float64Array[] {
+  /** Logits (rows of nVocab) of every position of one sequence; `round` models an implementation's product inputs. */
+  logits(tokens: readonly number[], round?: InputRounding): Float64Array[] {
     const hp = this.hp;
     const d = hp.nEmbd, hd = hp.headDim, group = hp.nHead / hp.nHeadKv;
-    const matvec = (w: Float64Array, x: Float64Array, rows: number) => {
+    const matvec = (w: Float64Array, input: Float64Array, rows: number) => {
+      const x = round ? round(input, this.types.get(w)!) : input;
       const cols = x.length, y = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {
         let s = 0;

@@ -1,4 +1,5 @@
 // The forward-pass ops of the backend ABI on the CPU: operand checks, then the C++ operators.
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,42 @@ void run_model_op(const Kernels &k, const qinfer_op &op) {
                       buffer_span(op.src[2], op.src_offset[2], cache, "attention"), n_kv[t]};
       attention(k, default_thread_pool(), f32(op, 0, n0 * n1 * n2, "attention"), op.ne[2], queries.data(), s,
                 dst_f32(op, n0 * n1 * n2, "attention"));
+      return;
+    }
+    case QINFER_OP_KV_STORE: {
+      positive(op, 4, "kv_store");
+      AttentionShape s;
+      s.head_dim = op.ne[0];
+      s.n_kv_heads = op.ne[1];
+      s.n_heads = op.ne[1];
+      s.kv_type = op.type;
+      s.head_stride = op.ne[3];
+      const uint64_t row = type_row_bytes(op.type, s.head_dim);
+      uint8_t *cache = buffer_span(op.dst, op.dst_offset, row * n1 * uint64_t(op.ne[3]), "kv_store");
+      const int32_t *pos = i32(op, 1, n2, "kv_store");
+      std::vector<void *> dst(static_cast<size_t>(n2));
+      for (uint64_t t = 0; t < n2; t++) {
+        if (pos[t] < 0 || pos[t] >= op.ne[3]) throw Error(QINFER_E_INVALID_ARGUMENT, "kv_store: a position lies outside the cache");
+        dst[t] = cache + uint64_t(pos[t]) * row;
+      }
+      kv_store(f32(op, 0, n0 * n1 * n2, "kv_store"), op.ne[2], s, dst.data());
+      return;
+    }
+    case QINFER_OP_ADD_ROWS: {
+      positive(op, 2, "add_rows");
+      const float *x = f32(op, 0, n0 * n1, "add_rows"), *bias = f32(op, 1, n0, "add_rows");
+      float *y = dst_f32(op, n0 * n1, "add_rows");
+      for (uint64_t r = 0; r < n1; r++) k.add_f32(x + r * n0, bias, y + r * n0, op.ne[0]);
+      return;
+    }
+    case QINFER_OP_COPY: {
+      positive(op, 2, "copy");
+      if ((n0 | uint64_t(op.ne[2]) | uint64_t(op.ne[3]) | op.src_offset[0] | op.dst_offset) % 4 || op.ne[2] < op.ne[0] || op.ne[3] < op.ne[0])
+        throw Error(QINFER_E_INVALID_ARGUMENT, "copy: sizes, strides and offsets must be multiples of 4 bytes, strides at least a row");
+      const uint64_t src_span = uint64_t(op.ne[2]) * (n1 - 1) + n0, dst_span = uint64_t(op.ne[3]) * (n1 - 1) + n0;
+      const uint8_t *from = buffer_span(op.src[0], op.src_offset[0], src_span, "copy");
+      uint8_t *to = buffer_span(op.dst, op.dst_offset, dst_span, "copy");
+      for (uint64_t r = 0; r < n1; r++) std::memcpy(to + r * uint64_t(op.ne[3]), from + r * uint64_t(op.ne[2]), n0);
       return;
     }
     default: throw Error(QINFER_E_UNSUPPORTED, "op " + std::to_string(op.op) + " is not implemented by the CPU backend");

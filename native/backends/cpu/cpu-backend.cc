@@ -92,8 +92,8 @@ int cpu_supports_op(int, int32_t op, int32_t type) {
   if (op == QINFER_OP_ADD_F32) return 1;
   if (op == QINFER_OP_MATVEC || op == QINFER_OP_MATMUL) return cpu::matmul_supported(cpu::kernels(), type);
   if (op == QINFER_OP_GET_ROWS) return cpu::matmul_supported(cpu::kernels(), type);
-  if (op == QINFER_OP_ATTENTION) return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16 || type == QINFER_TYPE_Q8_0;
-  return op >= QINFER_OP_RMS_NORM && op <= QINFER_OP_ARGMAX;
+  if (op == QINFER_OP_ATTENTION || op == QINFER_OP_KV_STORE) return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16 || type == QINFER_TYPE_Q8_0;
+  return (op >= QINFER_OP_RMS_NORM && op <= QINFER_OP_ARGMAX) || op == QINFER_OP_ADD_ROWS || op == QINFER_OP_COPY;
 }
 
 int run_op(const cpu::Kernels &k, const qinfer_op &op) {

@@ -11,6 +11,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backends/module-common.h"
+#include "cuda-graph-ops.h"
 #include "cuda-kernels.h"
 
 struct qinfer_buffer {
@@ -182,6 +183,9 @@ int cuda_supports_op(int, int32_t op, int32_t type) {
     case QINFER_OP_MATMUL:
     case QINFER_OP_GET_ROWS: return matmul_supported(type);
     case QINFER_OP_ATTENTION: return attention_supported(type);
+    case QINFER_OP_KV_STORE: return kv_store_supported(type);
+    case QINFER_OP_ADD_ROWS:
+    case QINFER_OP_COPY: return 1;
     default: return 0;
   }
 }
@@ -212,6 +216,11 @@ cudaError_t launch(const qinfer_op &op, cudaStream_t stream) {
       const uint64_t row = module::row_bytes(op.type, ne[0]);
       return launch_attention(op.type, srcf(0), src(1), src(2), srci(3), dst, ne[2], ne[1], ne[3], ne[0], stride, row, op.params[0], stream);
     }
+    case QINFER_OP_KV_STORE:
+      return launch_kv_store(op.type, srcf(0), srci(1), bytes(op.dst, op.dst_offset), ne[2], ne[1], ne[0], ne[3],
+                             module::row_bytes(op.type, ne[0]), stream);
+    case QINFER_OP_ADD_ROWS: return launch_add_rows(srcf(0), srcf(1), dst, ne[1], ne[0], stream);
+    case QINFER_OP_COPY: return launch_copy_rows(src(0), bytes(op.dst, op.dst_offset), ne[1], ne[0], ne[2], ne[3], stream);
     default: return cudaErrorNotSupported;
   }
 }

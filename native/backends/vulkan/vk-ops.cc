@@ -51,7 +51,10 @@ bool supports_op(int32_t op, int32_t type) {
     case QINFER_OP_MATVEC:
     case QINFER_OP_MATMUL:
     case QINFER_OP_GET_ROWS: return weight_index(type) >= 0;
-    case QINFER_OP_ATTENTION: return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16;
+    case QINFER_OP_ATTENTION:
+    case QINFER_OP_KV_STORE: return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16;
+    case QINFER_OP_ADD_ROWS:
+    case QINFER_OP_COPY: return true;
     default: return false;
   }
 }
@@ -121,6 +124,19 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.params[1] > float(1 << 24)) return fail(QINFER_E_UNSUPPORTED, "Vulkan attention takes caches of at most 2^24 positions");
       out->shader = op.type == QINFER_TYPE_F16 ? shaders::ATTENTION_F16 : shaders::ATTENTION_F32;
       out->workgroups = n1 * n2;
+      break;
+    case QINFER_OP_KV_STORE:
+      if (op.type == QINFER_TYPE_F16 && op.ne[0] % 2) return fail(QINFER_E_UNSUPPORTED, "Vulkan stores F16 cache rows of an even head size only");
+      out->shader = op.type == QINFER_TYPE_F16 ? shaders::KV_STORE_F16 : shaders::KV_STORE_F32;
+      out->workgroups = n1 * n2;
+      break;
+    case QINFER_OP_ADD_ROWS:
+      out->shader = shaders::ADD_ROWS;
+      out->workgroups = (n0 * n1 + 255) / 256;
+      break;
+    case QINFER_OP_COPY:
+      out->shader = shaders::COPY;
+      out->workgroups = (n0 / 4 * n1 + 255) / 256;
       break;
   }
   return QINFER_OK;

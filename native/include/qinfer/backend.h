@@ -13,7 +13,7 @@ extern "C" {
 
 /* Bumped whenever a struct below changes layout or meaning; a module built for another
    version is refused at load with both numbers in the reason. */
-#define QINFER_BACKEND_ABI_VERSION 1u
+#define QINFER_BACKEND_ABI_VERSION 2u
 
 /* Every module exports exactly this symbol. */
 #define QINFER_BACKEND_REGISTER_SYMBOL "qinfer_backend_register"
@@ -50,7 +50,17 @@ typedef enum qinfer_op_code {
      (src1) and V cache (src2) head-major [ne[3] kv heads][params[1] positions][head_dim] of ggml type
      `type` (F32, F16, Q8_0); src3 int32 per token: cache positions it sees (position + 1);
      params[0] = score scale. dst has q's shape. */
-  QINFER_OP_ATTENTION = 10
+  QINFER_OP_ATTENTION = 10,
+  /* Stores K or V rows into a head-major cache: src0 F32 [ne[2] tokens][ne[1] kv heads][ne[0] head_dim],
+     src1 int32 per token: the cache position it goes to (0 <= position < ne[3]); dst the cache
+     [ne[1] heads][ne[3] positions][head_dim] of ggml type `type` (F32, F16, Q8_0), converted as the
+     CPU's quantizer does. */
+  QINFER_OP_KV_STORE = 11,
+  /* dst[r][i] = src0[r][i] + src1[i] (a bias added to every row); ne[0] = row length, ne[1] = rows. */
+  QINFER_OP_ADD_ROWS = 12,
+  /* Copies ne[1] rows of ne[0] bytes; source rows ne[2] bytes apart, destination rows ne[3] bytes
+     apart; every size, stride and offset a multiple of 4; source and destination do not overlap. */
+  QINFER_OP_COPY = 13
 } qinfer_op_code;
 
 typedef struct qinfer_buffer qinfer_buffer; /* opaque, owned by the backend */

@@ -1,0 +1,130 @@
+// Whole models on every available GPU backend against the CPU backend on the same file: logits within a bound,
+// greedy tokens equal (up to near-ties), multi-sequence batches, prefix reuse, the device memory check.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { convert } from '../../lib/convert.js';
+import { OutOfMemoryError } from '../../lib/errors.js';
+import { type LoadModelOptions, type Model, loadModel } from '../../lib/model.js';
+import { probe } from '../../lib/probe.js';
+import { normalizedError, rng, testSeed } from '../helpers/random.js';
+import { RANDOM_MODEL_VOCAB, writeRandomLlama } from '../helpers/random-model.js';
+
+const p = await probe();
+const gpus = p.backends.filter((b) => b.name !== 'cpu');
+for (const b of gpus) if (!b.available) console.log(`skipping the ${b.name} model tests: ${b.reason}`);
+const stories = resolve(import.meta.dirname, '../../../shared/fixtures/models/stories260K/stories260K.bin');
+if (!existsSync(stories)) console.log(`skipping the stories260K GPU test: ${stories} is absent`);
+console.log(`GPU model tests: random weights and tokens from seed ${testSeed} (QINFER_TEST_SEED)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'qinfer-gpu-models-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const rows = (flat: Float32Array, n: number) => Array.from({ length: flat.length / n }, (_, i) => flat.subarray(i * n, (i + 1) * n));
+
+async function greedy(model: Model, prompt: number[], n: number): Promise<number[]> {
+  return (await model.generate(prompt, { maxTokens: n, ignoreEog: true }).summary).tokens;
+}
+
+// Greedy tokens must match; where they part, the CPU's two best logits must lie within `tie` of its largest
+// (a near-tie that rounding differences may break either way), and the GPU's token must be the CPU's runner-up.
+async function expectSameGreedy(cpu: Model, gpu: Model, prompt: number[], n: number, tie: number): Promise<void> {
+  const a = await greedy(cpu, prompt, n), g = await greedy(gpu, prompt, n);
+  const k = a.findIndex((t, j) => t !== g[j]);
+  if (k < 0) return;
+  const last = await cpu.evaluate([...prompt, ...a.slice(0, k)]);
+  const sorted = [...last].sort((x, y) => y - x);
+  const scale = Math.max(...Array.from(last, Math.abs));
+  expect(sorted[0]! - sorted[1]!, `step ${k}: ${g[k]} on the GPU vs ${a[k]} on the CPU`).toBeLessThan(tie * scale);
+  expect(last[g[k]!]).toBe(sorted[1]);
+  console.log(`near-tie at step ${k} of ${JSON.stringify(prompt)} (margin ${((sorted[0]! - sorted[1]!) / scale).toExponential(2)})`);
+}
+
+const FORMATS = [
+  ['f32', 0, 'f32', 1e-4],
+  ['f16', 1, 'f16', 5e-3],
+  ['q8_0', 8, 'f16', 3e-2],
+  ['q4_0', 2, 'f16', 3e-2],
+] as const;
+
+for (const gpu of gpus) {
+  describe.skipIf(!gpu.available)(`${gpu.name}: whole models against the CPU backend (seed ${testSeed})`, () => {
+    const options = (kv: 'f32' | 'f16'): LoadModelOptions => ({ kvCacheType: kv, contextSize: 96, sequences: 3, threads: 2 });
+
+    for (const [name, type, kv, tol] of FORMATS) {
+      it(`random ${name} model: logits within ${tol}, greedy tokens, batches of several sequences, prefix reuse`, async () => {
+        const next = rng(testSeed + type);
+        const path = join(dir, `random-${name}.gguf`);
+        await writeRandomLlama(path, type, next);
+        const cpu = await loadModel(path, { ...options(kv), backend: 'cpu' });
+        const dev = await loadModel(path, { ...options(kv), backend: gpu.name });
+        try {
+          expect(dev.backend).toBe(gpu.name);
+          expect(dev.memory().deviceBytes).toBeGreaterThan(0);
+          const seq = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(next() * (RANDOM_MODEL_VOCAB - 3)));
+          const prompt = seq(40);
+          const want = rows(await cpu.evaluate(prompt, { logits: 'all' }), RANDOM_MODEL_VOCAB);
+          const got = rows(await dev.evaluate(prompt, { logits: 'all' }), RANDOM_MODEL_VOCAB);
+          let worst = 0;
+          got.forEach((r, i) => (worst = Math.max(worst, normalizedError(r, want[i]!))));
+          console.log(`${gpu.name} ${name}: worst per-position logit error ${worst.toExponential(2)} of the CPU's largest`);
+          expect(worst).toBeLessThan(tol);
+          for (let i = 0; i < 3; i++) await expectSameGreedy(cpu, dev, seq(3 + i * 5), 24, tol);
+
+          // Three sequences in one batch, as one by one; then a shared prefix served from the device cache.
+          const prompts = [seq(9), seq(17), seq(5)];
+          const alone = [];
+          for (const s of prompts) alone.push(await dev.evaluate(s, { logits: 'all' }));
+          const together = await dev.evaluateBatch(prompts, { logits: 'all' });
+          prompts.forEach((_, i) => expect(normalizedError(together[i]!, alone[i]!), `sequence ${i}`).toBeLessThan(1e-5));
+          const prefix = seq(20), a = [...prefix, ...seq(3)], b = [...prefix, ...seq(4)];
+          const full = rows(await dev.evaluate(b, { logits: 'all' }), RANDOM_MODEL_VOCAB);
+          await dev.evaluateBatch([a, seq(30), seq(31)]);  // every slot busy with other tokens
+          const before = dev.stats().tokens;
+          const last = await dev.evaluate(b);
+          expect(dev.stats().tokens - before).toBeLessThan(b.length);
+          expect(normalizedError(last, full[b.length - 1]!)).toBeLessThan(1e-5);
+        } finally {
+          cpu.close();
+          dev.close();
+        }
+      });
+    }
+
+    it('refuses a model that does not fit in device memory with E_OUT_OF_MEMORY', async () => {
+      const path = join(dir, 'random-f32.gguf');
+      if (!existsSync(path)) await writeRandomLlama(path, 0, rng(testSeed));
+      process.env.QINFER_DEVICE_MEMORY_LIMIT = '100000';
+      try {
+        await expect(loadModel(path, { backend: gpu.name })).rejects.toSatisfy(
+          (e: unknown) => e instanceof OutOfMemoryError && e.code === 'E_OUT_OF_MEMORY' && /needs .* MiB of device memory/.test(e.message),
+        );
+      } finally {
+        delete process.env.QINFER_DEVICE_MEMORY_LIMIT;
+      }
+    });
+
+    it.skipIf(!existsSync(stories))('stories260K: greedy tokens and logits as on the CPU', async () => {
+      const path = join(dir, 'stories260K.gguf');
+      if (!existsSync(path)) await convert({ input: stories, output: path, type: 'f32' });
+      const cpu = await loadModel(path, { backend: 'cpu', threads: 2, contextSize: 128, sequences: 1 });
+      const dev = await loadModel(path, { backend: gpu.name, contextSize: 128, sequences: 1 });
+      try {
+        const next = rng(testSeed + 77);
+        for (let i = 0; i < 3; i++) {
+          const prompt = [1, ...Array.from({ length: 4 + i * 3 }, () => 3 + Math.floor(next() * 509))];
+          const want = rows(await cpu.evaluate(prompt, { logits: 'all' }), cpu.vocabularySize);
+          const got = rows(await dev.evaluate(prompt, { logits: 'all' }), dev.vocabularySize);
+          got.forEach((r, j) => expect(normalizedError(r, want[j]!), `prompt ${i} position ${j}`).toBeLessThan(1e-4));
+          await expectSameGreedy(cpu, dev, prompt, 32, 1e-4);
+        }
+      } finally {
+        cpu.close();
+        dev.close();
+      }
+    });
+  });
+}
