@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -11,6 +12,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backends/module-common.h"
+#include "cuda-graph-cache.h"
 #include "cuda-graph-ops.h"
 #include "cuda-kernels.h"
 
@@ -39,6 +41,7 @@ struct State {
   int driver_version = 0;
   int device_count = 0;
   std::vector<cudaStream_t> streams;  // one per device, made on first use
+  std::vector<std::unique_ptr<GraphCache>> graphs;  // one per device
 };
 
 // Never destroyed: at exit, the driver's own teardown may already have run, and destroying devices
@@ -84,6 +87,7 @@ std::string open_driver(State &s) {
     if (cudaSetDevice(d) == cudaSuccess && kernels_loadable() == cudaSuccess) {
       s.device_count = n;
       s.streams.assign(n, nullptr);
+      for (int k = 0; k < n; k++) s.graphs.push_back(std::make_unique<GraphCache>());
       return "";
     }
   }
@@ -148,6 +152,7 @@ qinfer_buffer *cuda_buffer_alloc(int device, uint64_t bytes) {
 
 void cuda_buffer_free(qinfer_buffer *b) {
   if (!b) return;
+  state().graphs[b->device]->clear();
   cudaSetDevice(b->device);
   cudaFree(b->ptr);
   delete b;
@@ -228,6 +233,9 @@ cudaError_t launch(const qinfer_op &op, cudaStream_t stream) {
 int cuda_compute(int device, const qinfer_op *ops, int n_ops) {
   cudaStream_t stream;
   if (int st = use_device(device, &stream)) return st;
+  GraphCache &graphs = *state().graphs[device];
+  cudaError_t replayed = cudaSuccess;
+  if (graphs.replay(ops, n_ops, stream, &replayed)) return replayed ? fail_cuda(replayed, "cudaGraphLaunch") : QINFER_OK;
   for (int i = 0; i < n_ops; i++) {
     const qinfer_op &op = ops[i];
     if (!cuda_supports_op(device, op.op, op.type))
@@ -243,9 +251,13 @@ int cuda_compute(int device, const qinfer_op *ops, int n_ops) {
     if (op.op == QINFER_OP_ATTENTION && op.ne[0] > kAttentionMaxHeadDim)
       return fail(QINFER_E_UNSUPPORTED, "CUDA attention handles head sizes up to " + std::to_string(kAttentionMaxHeadDim) + ", not " +
                                             std::to_string(op.ne[0]));
-    if (cudaError_t e = launch(op, stream)) return fail_cuda(e, "kernel launch");
   }
-  return QINFER_OK;
+  cudaError_t e = graphs.run(ops, n_ops, stream, [&] {
+    for (int i = 0; i < n_ops; i++)
+      if (cudaError_t le = launch(ops[i], stream)) return le;
+    return cudaSuccess;
+  });
+  return e ? fail_cuda(e, "kernel launch") : QINFER_OK;
 }
 
 int cuda_synchronize(int device) {

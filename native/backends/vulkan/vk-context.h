@@ -19,6 +19,9 @@ struct qinfer_buffer {
 
 namespace qinfer::vk {
 
+// False when QINFER_VULKAN_REUSE=0 (to compare with recording every call).
+bool reuse_enabled();
+
 class Context {
  public:
   // Creates the logical device; returns "" or why it could not.
@@ -32,8 +35,11 @@ class Context {
   void free(qinfer_buffer *b);
   int write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t bytes);
   int read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes);
-  // Records the dispatches into one command buffer and submits it; synchronize() waits.
-  int run(const std::vector<Dispatch> &dispatches);
+  // Records the dispatches of `ops` into one command buffer and submits it; synchronize() waits. When `ops`
+  // equals the previous call's list, the recording is kept for replay().
+  int run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops);
+  // Resubmits the kept recording when it was made from exactly `ops` (status in *status); false otherwise.
+  bool replay(const qinfer_op *ops, int n, int *status);
   int synchronize();
 
  private:
@@ -41,6 +47,12 @@ class Context {
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     VkFence fence = VK_NULL_HANDLE;
     VkDescriptorPool pool = VK_NULL_HANDLE;
+    bool reusable = false;  // the recording: drain() keeps its command buffer
+  };
+  struct Recording {
+    std::vector<qinfer_op> ops;
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    VkDescriptorPool pool = VK_NULL_HANDLE;  // its descriptor sets, written once
   };
   struct Staging {
     VkBuffer buffer = VK_NULL_HANDLE;
@@ -54,9 +66,12 @@ class Context {
   int memory_type(uint32_t allowed, VkMemoryPropertyFlags want) const;
   int make_buffer(uint64_t bytes, VkBufferUsageFlags usage, bool host_visible, VkBuffer *buffer, VkDeviceMemory *memory, void **mapped);
   int pipeline(shaders::Id id, VkPipeline *out);
-  int begin(VkCommandBuffer *cmd);
+  int begin(VkCommandBuffer *cmd, bool one_time = true);
   int submit(VkCommandBuffer cmd, VkDescriptorPool pool);
+  int queue(VkCommandBuffer cmd, VkDescriptorPool pool, bool reusable);
   int drain();
+  void forget_recording();
+  static bool same(const std::vector<qinfer_op> &a, const qinfer_op *ops, int n);
   int staging(uint64_t bytes);
   int copy(qinfer_buffer *b, uint64_t offset, void *host, uint64_t bytes, bool to_device);
   int check_validation();
@@ -72,6 +87,8 @@ class Context {
   VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
   std::vector<VkPipeline> pipelines_;
   std::vector<Submission> in_flight_;
+  std::vector<qinfer_op> seen_;  // the previous run's ops
+  Recording recording_;
   Staging staging_;
 };
 

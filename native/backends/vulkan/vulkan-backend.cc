@@ -128,13 +128,14 @@ int vk_supports_op(int, int32_t op, int32_t type) { return supports_op(op, type)
 int vk_compute(int device, const qinfer_op *ops, int n_ops) {
   Context *c = context(device);
   if (!c) return QINFER_E_BACKEND_UNAVAILABLE;
+  if (int st; c->replay(ops, n_ops, &st)) return st;
   std::vector<Dispatch> dispatches(size_t(n_ops > 0 ? n_ops : 0));
   for (int i = 0; i < n_ops; i++) {
     if (int st = plan_op(ops[i], &dispatches[i])) return st;
     for (qinfer_buffer *b : dispatches[i].buffers)
       if (b && b->device != device) return fail(QINFER_E_INVALID_ARGUMENT, "an operand lives on another Vulkan device");
   }
-  return c->run(dispatches);
+  return c->run(dispatches, ops);
 }
 
 int vk_synchronize(int device) {
