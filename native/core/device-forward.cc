@@ -169,6 +169,7 @@ bool DeviceForward::load(const LoadProgress &progress) {
       if (!progress(done, total)) return false;
     }
   }
+  model_->release_pages();
   loaded_ = true;
   return true;
 }
