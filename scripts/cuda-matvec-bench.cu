@@ -1,96 +1,262 @@
-// Kernel benchmark of the CUDA backend: decode matrix-vector GB/s of every weight format against the
-// device-to-device copy bandwidth measured in the same run. Built and run by scripts/device-check.sh bench.
+// Kernel benchmark of the CUDA backend, all in one run: device-to-device copy bandwidth; matrix-vector GB/s
+// of every weight format (and of Q4_0/Q8_0 at the Llama-3-8B and TinyLlama shapes) as a fraction of it;
+// batched Q4_0/Q8_0 products in TFLOP/s against cuBLAS f16 on the same shape, checked against cuBLAS's
+// result. Prints Markdown tables; writes every figure as JSON to argv[1] when given.
+//   nvcc -O3 -arch=sm_90 -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
+//     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json
+// cuBLAS is opened with dlopen (libcublas.so.13 or .12 beside the driver's toolkit): the benchmark alone
+// uses it, and it builds where the toolkit has no cuBLAS headers.
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
+
+#include <cuda_fp16.h>
 
 #include "backends/cuda/cuda-formats.cuh"
 #include "backends/cuda/cuda-kernels.h"
 
 using namespace qinfer::cuda;
 
-#define CHECK(x)                                                                    \
-  do {                                                                              \
-    cudaError_t e_ = (x);                                                           \
-    if (e_ != cudaSuccess) {                                                        \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                 \
-    }                                                                               \
+#define CHECK(x)                                                                                  \
+  do {                                                                                            \
+    cudaError_t e_ = (x);                                                                         \
+    if (e_ != cudaSuccess) {                                                                      \
+      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));      \
+      std::exit(1);                                                                               \
+    }                                                                                             \
   } while (0)
 
-// Median milliseconds of `reps` timed calls after warm-up.
+// The few cuBLAS entry points used, with their C signatures (cublas_api.h) and enum values.
+using cublas_create_fn = int (*)(void **);
+using cublas_gemm_ex_fn = int (*)(void *, int, int, int, int, int, const void *, const void *, int, int, const void *, int, int,
+                                  const void *, void *, int, int, int, int);
+constexpr int kOpN = 0, kOpT = 1, kR16F = 2, kR32F = 0, kCompute32F = 68, kGemmDefault = -1;
+
+struct Cublas {
+  void *handle = nullptr;
+  cublas_gemm_ex_fn gemm = nullptr;
+  bool open() {
+    void *lib = nullptr;
+    for (const char *name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"})
+      if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) break;
+    if (!lib) return false;
+    auto create = reinterpret_cast<cublas_create_fn>(dlsym(lib, "cublasCreate_v2"));
+    gemm = reinterpret_cast<cublas_gemm_ex_fn>(dlsym(lib, "cublasGemmEx"));
+    return create && gemm && create(&handle) == 0;
+  }
+  // y[tokens][rows] = x[tokens][cols] . w[rows][cols]^T, f16 in, f32 out and accumulation.
+  int run(const __half *w, const __half *x, float *y, int rows, int cols, int tokens) const {
+    const float one = 1.f, zero = 0.f;
+    return gemm(handle, kOpT, kOpN, rows, tokens, cols, &one, w, kR16F, cols, x, kR16F, cols, &zero, y, kR32F, rows, kCompute32F,
+                kGemmDefault);
+  }
+};
+
+// Median over 15 batches of the mean time of `per_batch` back-to-back calls (the rate a decode step sees).
 template <class F>
-float median_ms(F &&f, int reps) {
+double median_us(F &&f, int per_batch) {
   cudaEvent_t a, b;
   CHECK(cudaEventCreate(&a));
   CHECK(cudaEventCreate(&b));
-  for (int i = 0; i < 3; i++) f(i);
-  std::vector<float> ms;
-  for (int i = 0; i < reps; i++) {
+  for (int i = 0; i < per_batch; i++) f(i);
+  std::vector<double> us;
+  int call = 0;
+  for (int r = 0; r < 15; r++) {
     CHECK(cudaEventRecord(a));
-    f(i);
+    for (int i = 0; i < per_batch; i++) f(call++);
     CHECK(cudaEventRecord(b));
     CHECK(cudaEventSynchronize(b));
-    float t;
-    CHECK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
+    float ms;
+    CHECK(cudaEventElapsedTime(&ms, a, b));
+    us.push_back(1e3 * ms / per_batch);
   }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  CHECK(cudaEventDestroy(a));
+  CHECK(cudaEventDestroy(b));
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
 }
 
+uint64_t row_bytes_of(int32_t type, int64_t cols) {
+  uint64_t rb = 0;
+  with_format(type, [&](auto fmt) {
+    using F = decltype(fmt);
+    rb = uint64_t(cols / F::kBlockElems) * F::kBlockBytes;
+  });
+  return rb;
+}
+
+// Enough copies of random weights that the set exceeds the 50 MB L2 several times over.
+struct Weights {
+  std::vector<uint8_t *> copies;
+  size_t bytes = 0;
+  Weights(int32_t type, int64_t rows, int64_t cols, std::mt19937 &gen) {
+    bytes = row_bytes_of(type, cols) * size_t(rows);
+    // Random bytes with every 16-bit word's exponent tamed, so scales are finite and non-zero.
+    std::vector<uint16_t> h(bytes / 2);
+    std::uniform_int_distribution<int> ub(0, 0xffff);
+    for (auto &v : h) v = uint16_t((ub(gen) & 0xb3ff) | 0x3000);
+    const size_t n = std::max<size_t>(3, (size_t(200) << 20) / bytes + 1);
+    copies.resize(n);
+    for (auto &p : copies) {
+      CHECK(cudaMalloc(&p, bytes));
+      CHECK(cudaMemcpy(p, h.data(), bytes, cudaMemcpyHostToDevice));
+    }
+  }
+  ~Weights() {
+    for (auto p : copies) cudaFree(p);
+  }
+  uint8_t *operator[](int i) const { return copies[size_t(i) % copies.size()]; }
+};
+
+__global__ void to_half(const float *x, __half *y, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) y[i] = __float2half_rn(x[i]);
+}
+
+float *device_random(size_t n, std::mt19937 &gen) {
+  std::vector<float> h(n);
+  std::uniform_real_distribution<float> ud(-1.f, 1.f);
+  for (float &v : h) v = ud(gen);
+  float *d;
+  CHECK(cudaMalloc(&d, n * 4));
+  CHECK(cudaMemcpy(d, h.data(), n * 4, cudaMemcpyHostToDevice));
+  return d;
+}
+
+struct Json {
+  std::string s = "{";
+  void field(const char *k, const std::string &v) { s += (s.size() > 1 ? ", \"" : "\"") + std::string(k) + "\": " + v; }
+};
+
 int main(int argc, char **argv) {
-  const int64_t rows = argc > 1 ? atoll(argv[1]) : 14336, cols = argc > 2 ? atoll(argv[2]) : 4096;
-  const int copies = 6;  // rotate weight copies so the 50 MB L2 cannot hold them
   std::mt19937 gen(1234);
+  cudaDeviceProp prop;
+  CHECK(cudaGetDeviceProperties(&prop, 0));
 
   const size_t copy_bytes = size_t(1) << 30;
   void *ca, *cb;
   CHECK(cudaMalloc(&ca, copy_bytes));
   CHECK(cudaMalloc(&cb, copy_bytes));
   CHECK(cudaMemset(ca, 1, copy_bytes));
-  const float copy_ms = median_ms([&](int) { CHECK(cudaMemcpyAsync(cb, ca, copy_bytes, cudaMemcpyDeviceToDevice)); }, 20);
-  const double copy_gbs = 2.0 * copy_bytes / (copy_ms * 1e6);  // bytes read + bytes written
+  const double copy_us = median_us([&](int) { CHECK(cudaMemcpyAsync(cb, ca, copy_bytes, cudaMemcpyDeviceToDevice)); }, 5);
+  const double copy_gbs = 2.0 * copy_bytes / (copy_us * 1e3);  // bytes read + bytes written
   CHECK(cudaFree(ca));
   CHECK(cudaFree(cb));
-  std::printf("device-to-device copy: %.0f GB/s (1 GiB, read + write)\n", copy_gbs);
+  std::printf("%s: device-to-device copy %.0f GB/s (1 GiB, read + write)\n", prop.name, copy_gbs);
+  Json json;
+  json.field("device", "\"" + std::string(prop.name) + "\"");
+  json.field("copy_gbs", std::to_string(copy_gbs));
 
-  std::vector<float> hx(static_cast<size_t>(cols));
-  std::uniform_real_distribution<float> ud(-1.f, 1.f);
-  for (float &v : hx) v = ud(gen);
-  float *x, *y;
-  CHECK(cudaMalloc(&x, hx.size() * 4));
-  CHECK(cudaMalloc(&y, size_t(rows) * 4));
-  CHECK(cudaMemcpy(x, hx.data(), hx.size() * 4, cudaMemcpyHostToDevice));
+  float *x = device_random(size_t(512) * 16384, gen), *y;
+  CHECK(cudaMalloc(&y, size_t(512) * 32768 * 4));
 
+  // Matrix-vector: every format at 14336 x 4096; Q4_0 and Q8_0 (and f16 for scale) at the model shapes.
+  struct Shape {
+    int64_t rows, cols;
+  };
+  const Shape ffn = {14336, 4096};
+  const Shape shapes[] = {{4096, 4096}, {14336, 4096}, {4096, 14336}, {2048, 2048}, {5632, 2048}, {2048, 5632}, {32000, 2048}};
   const char *names[] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "iq4_nl", "iq4_xs"};
   const int32_t types[] = {QINFER_TYPE_F32, QINFER_TYPE_F16, QINFER_TYPE_BF16, QINFER_TYPE_Q8_0, QINFER_TYPE_Q4_0,
                            QINFER_TYPE_Q4_1, QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K,
                            QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K, QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS};
-  std::printf("\n| format | weight MiB | us | GB/s | of copy |\n| --- | --- | --- | --- | --- |\n");
+  std::printf("\nmatrix-vector (1 token), mean of 20 back-to-back products over rotated weight copies, median of 15\n\n");
+  std::printf("| format | rows x cols | weight MiB | us | GB/s | of copy |\n| --- | --- | --- | --- | --- | --- |\n");
+  std::string mv = "[";
   for (size_t f = 0; f < sizeof types / sizeof types[0]; f++) {
-    uint64_t row_bytes = 0;
-    with_format(types[f], [&](auto fmt) {
-      using F = decltype(fmt);
-      row_bytes = uint64_t(cols / F::kBlockElems) * F::kBlockBytes;
-    });
-    const size_t bytes = row_bytes * size_t(rows);
-    // Random bytes with every 16-bit word's exponent tamed, so scales are finite and non-zero.
-    std::vector<uint16_t> hw(bytes / 2);
-    std::uniform_int_distribution<int> ub(0, 0xffff);
-    for (auto &v : hw) v = uint16_t((ub(gen) & 0xb3ff) | 0x3000);
-    std::vector<uint8_t *> w(copies);
-    for (auto &p : w) {
-      CHECK(cudaMalloc(&p, bytes));
-      CHECK(cudaMemcpy(p, hw.data(), bytes, cudaMemcpyHostToDevice));
+    const bool model_shapes = types[f] == QINFER_TYPE_Q4_0 || types[f] == QINFER_TYPE_Q8_0 || types[f] == QINFER_TYPE_F16;
+    for (const Shape &s : shapes) {
+      if (!model_shapes && (s.rows != ffn.rows || s.cols != ffn.cols)) continue;
+      Weights w(types[f], s.rows, s.cols, gen);
+      const double us = median_us([&](int i) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, nullptr)); }, 20);
+      const double gbs = double(w.bytes + s.cols * 4 + s.rows * 4) / (us * 1e3);
+      std::printf("| %s | %lld x %lld | %.1f | %.1f | %.0f | %.0f%% |\n", names[f], (long long)s.rows, (long long)s.cols, w.bytes / 1048576.0,
+                  us, gbs, 100.0 * gbs / copy_gbs);
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "%s{\"format\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"us\": %.2f, \"gbs\": %.1f, \"of_copy\": %.4f}",
+                    mv.size() > 1 ? ", " : "", names[f], (long long)s.rows, (long long)s.cols, us, gbs, gbs / copy_gbs);
+      mv += buf;
     }
-    const float ms = median_ms([&](int i) { CHECK(launch_matmul(types[f], w[i % copies], x, y, rows, cols, 1, nullptr)); }, 60);
-    const double gbs = double(bytes + cols * 4 + rows * 4) / (ms * 1e6);
-    std::printf("| %s | %.1f | %.1f | %.0f | %.0f%% |\n", names[f], bytes / 1048576.0, ms * 1e3, gbs, 100.0 * gbs / copy_gbs);
-    for (auto p : w) CHECK(cudaFree(p));
   }
+  json.field("matvec", mv + "]");
+
+  // Batched products against cuBLAS f16 on the same shape; cuBLAS multiplies the same weights,
+  // dequantized (GET_ROWS of every row) and rounded to f16, so the two results must agree.
+  Cublas cublas;
+  const bool have_cublas = cublas.open();
+  if (!have_cublas) std::printf("\ncuBLAS not found: batched products without the reference\n");
+  std::printf("\nbatched products, mean of 5 back-to-back over rotated weight copies, median of 15\n\n");
+  std::printf("| format | rows x cols | tokens | us | TFLOP/s | cuBLAS f16 us | cuBLAS TFLOP/s | x cuBLAS | error vs cuBLAS |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::string mm = "[";
+  const int batch[] = {1, 8, 16, 64, 128, 512};
+  for (int32_t type : {QINFER_TYPE_Q4_0, QINFER_TYPE_Q8_0}) {
+    for (const Shape &s : {ffn, Shape{4096, 4096}}) {
+      Weights w(type, s.rows, s.cols, gen);
+      __half *wh = nullptr, *xh = nullptr;
+      float *wf = nullptr, *yc = nullptr;
+      int32_t *ids = nullptr;
+      std::vector<int32_t> hid(size_t(s.rows));
+      for (size_t i = 0; i < hid.size(); i++) hid[i] = int32_t(i);
+      CHECK(cudaMalloc(&ids, hid.size() * 4));
+      CHECK(cudaMemcpy(ids, hid.data(), hid.size() * 4, cudaMemcpyHostToDevice));
+      CHECK(cudaMalloc(&wf, size_t(s.rows * s.cols) * 4));
+      CHECK(cudaMalloc(&wh, size_t(s.rows * s.cols) * 2));
+      CHECK(cudaMalloc(&xh, size_t(512 * s.cols) * 2));
+      CHECK(cudaMalloc(&yc, size_t(512 * s.rows) * 4));
+      CHECK(launch_get_rows(type, w[0], s.rows, s.cols, ids, s.rows, wf, nullptr));
+      to_half<<<4096, 256>>>(wf, wh, s.rows * s.cols);
+      to_half<<<4096, 256>>>(x, xh, 512 * s.cols);
+      CHECK(cudaDeviceSynchronize());
+      for (int t : batch) {
+        const double us = median_us([&](int i) { CHECK(launch_matmul(type, w[i], x, y, s.rows, s.cols, t, nullptr)); }, 5);
+        const double flop = 2.0 * s.rows * s.cols * t, tf = flop / (us * 1e6);
+        double cu_us = 0, err = 0;
+        if (have_cublas) {
+          cu_us = median_us([&](int) {
+            if (cublas.run(wh, xh, yc, int(s.rows), int(s.cols), t)) std::exit((std::fprintf(stderr, "cublasGemmEx failed\n"), 1));
+          }, 5);
+          // Same weights in both: y from copy 0 against cuBLAS.
+          CHECK(launch_matmul(type, w[0], x, y, s.rows, s.cols, t, nullptr));
+          std::vector<float> a(size_t(t * s.rows)), b(a.size());
+          CHECK(cudaMemcpy(a.data(), y, a.size() * 4, cudaMemcpyDeviceToHost));
+          CHECK(cudaMemcpy(b.data(), yc, b.size() * 4, cudaMemcpyDeviceToHost));
+          double num = 0, den = 0;
+          bool finite = true;
+          for (size_t i = 0; i < a.size(); i++) {
+            finite = finite && std::isfinite(a[i]) && std::isfinite(b[i]);
+            num = std::max(num, double(std::fabs(a[i] - b[i])));
+            den = std::max(den, double(std::fabs(b[i])));
+          }
+          err = finite && den > 0 ? num / den : INFINITY;
+        }
+        const double cu_tf = have_cublas ? flop / (cu_us * 1e6) : 0;
+        const char *name = type == QINFER_TYPE_Q4_0 ? "q4_0" : "q8_0";
+        std::printf("| %s | %lld x %lld | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.1e |\n", name, (long long)s.rows, (long long)s.cols, t, us,
+                    tf, cu_us, cu_tf, have_cublas ? cu_us / us : 0.0, err);
+        char buf[320];
+        std::snprintf(buf, sizeof buf,
+                      "%s{\"format\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"tokens\": %d, \"us\": %.2f, \"tflops\": %.2f, "
+                      "\"cublas_us\": %.2f, \"cublas_tflops\": %.2f, \"x_cublas\": %.3f, \"error\": %.2e}",
+                      mm.size() > 1 ? ", " : "", name, (long long)s.rows, (long long)s.cols, t, us, tf, cu_us, cu_tf,
+                      have_cublas ? cu_us / us : 0.0, err);
+        mm += buf;
+      }
+      for (void *p : {(void *)wh, (void *)xh, (void *)wf, (void *)yc, (void *)ids}) CHECK(cudaFree(p));
+    }
+  }
+  json.field("matmul", mm + "]");
   CHECK(cudaDeviceSynchronize());
+  if (argc > 1) {
+    FILE *f = std::fopen(argv[1], "w");
+    if (!f) return std::fprintf(stderr, "cannot write %s\n", argv[1]), 1;
+    std::fprintf(f, "%s}\n", json.s.c_str());
+    std::fclose(f);
+  }
   return 0;
 }

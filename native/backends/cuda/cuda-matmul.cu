@@ -1,10 +1,14 @@
-// Fused dequantize-and-dot products of every weight format with F32 activations: one warp per weight
-// row, each lane decoding whole 32-element chunks, up to 8 tokens per pass so a weight byte is read
-// once per 8 tokens; and the embedding lookup (GET_ROWS) through the same decoders.
+// Matrix products: the choice among the fast Q4_0/Q8_0 paths (cuda-matvec-q8.cu, cuda-matmul-tc.cu) and
+// the general fused dequantize-and-dot kernels of every weight format with F32 activations (one warp per
+// weight row, each lane decoding whole 32-element chunks, up to 8 tokens per pass so a weight byte is read
+// once per 8 tokens); and the embedding lookup (GET_ROWS) through the same decoders.
 #include <cmath>
+#include <mutex>
+#include <vector>
 
 #include "cuda-formats.cuh"
 #include "cuda-kernels.h"
+#include "cuda-matmul-paths.h"
 
 namespace qinfer::cuda {
 namespace {
@@ -103,8 +107,37 @@ bool matmul_supported(int32_t type) {
   return with_format(type, [](auto) {});
 }
 
+cudaError_t fit_kernel(const void *kernel, int threads, int smem, DeviceFit *out) {
+  struct Entry {
+    const void *kernel;
+    int device, threads, smem;
+    DeviceFit fit;
+  };
+  static std::mutex mu;
+  static std::vector<Entry> cache;
+  int device = 0;
+  if (cudaError_t e = cudaGetDevice(&device)) return e;
+  std::lock_guard<std::mutex> lock(mu);
+  for (const Entry &c : cache)
+    if (c.kernel == kernel && c.device == device && c.threads == threads && c.smem == smem) {
+      *out = c.fit;
+      return cudaSuccess;
+    }
+  Entry c{kernel, device, threads, smem, {}};
+  if (cudaError_t e = cudaDeviceGetAttribute(&c.fit.sms, cudaDevAttrMultiProcessorCount, device)) return e;
+  if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)) return e;
+  if (cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&c.fit.blocks_per_sm, kernel, threads, size_t(smem))) return e;
+  cache.push_back(c);
+  *out = c.fit;
+  return cudaSuccess;
+}
+
 cudaError_t launch_matmul(int32_t type, const uint8_t *w, const float *x, float *y, int64_t rows, int64_t cols, int64_t tokens,
                           cudaStream_t stream) {
+  if (rows < 1 || tokens < 1) return cudaSuccess;
+  cudaError_t fast = tokens <= kMatvecQ8MaxTokens ? launch_matvec_q8(type, w, x, y, rows, cols, tokens, stream)
+                                                  : launch_matmul_tc(type, w, x, y, rows, cols, tokens, stream);
+  if (fast != cudaErrorNotSupported) return fast;
   const int64_t row_blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
   const int64_t passes = (tokens + kTokensPerPass - 1) / kTokensPerPass;
   if (row_blocks > 0x7fffffff || passes > 65535) return cudaErrorInvalidValue;

@@ -1,0 +1,29 @@
+// The fast matrix-product paths behind launch_matmul (cuda-matmul.cu picks one per call): each returns
+// cudaErrorNotSupported, having launched nothing, for a type or shape it does not take.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+namespace qinfer::cuda {
+
+// Q4_0 and Q8_0 with 1..kMatvecQ8MaxTokens tokens (decode): 8-bit activations and dp4a, cols % 256 == 0.
+constexpr int64_t kMatvecQ8MaxTokens = 8;
+cudaError_t launch_matvec_q8(int32_t type, const uint8_t *w, const float *x, float *y, int64_t rows, int64_t cols, int64_t tokens,
+                             cudaStream_t stream);
+
+// Q4_0 and Q8_0 with more tokens (prompts, batches): weights dequantized to f16 fragments in registers,
+// tensor-core mma against f16 activations, cols % 256 == 0.
+cudaError_t launch_matmul_tc(int32_t type, const uint8_t *w, const float *x, float *y, int64_t rows, int64_t cols, int64_t tokens,
+                             cudaStream_t stream);
+
+// Resident blocks per multiprocessor of `kernel` on the current device with `threads` and `smem` dynamic
+// shared bytes (raising the kernel's shared-memory limit first); cached, so launches pay it once.
+struct DeviceFit {
+  int sms;
+  int blocks_per_sm;
+};
+cudaError_t fit_kernel(const void *kernel, int threads, int smem, DeviceFit *out);
+
+}  // namespace qinfer::cuda
