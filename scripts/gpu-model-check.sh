@@ -7,7 +7,7 @@
 #   npm run compile && bash scripts/gpu-model-check.sh pack /work/main     # fills /work/main/.gg-carry (git-ignored)
 #   bash scripts/gpu-model-check.sh pack-gcide /work/main                 # optional, alone in a second call (size)
 # On the device (run with carry [".gg-carry"], or [".gg-gcide"] for the gcide stage on the still-warm machine):
-#   bash .gg-carry/gpu-model-check.sh run [tests] [memcheck] [bench] [bench8b] [gcide]
+#   bash .gg-carry/gpu-model-check.sh run [tests] [memcheck] [bench] [bench8b] [profile] [gcide]
 set -uo pipefail
 
 case "${1:-}" in
@@ -93,6 +93,14 @@ case "${1:-}" in
                 "/tmp/bench-$name.json" "$shape $t $b $flag" "$out/bench.jsonl"
             done
           done
+          ;;
+        profile)
+          # Every kernel of two decode steps timed by Nsight Compute (plain launches: ncu serializes them anyway).
+          m=/tmp/tinyllama-q4_0.gguf
+          [ -f "$m" ] || node scripts/gen-random-gguf.mjs "$m" q4_0 tinyllama
+          QINFER_CUDA_GRAPHS=0 timeout 300 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 756 \
+            $q bench "$m" --backend cuda --pp 8 --tg 40 --reps 1 > "$out/ncu.csv" 2> /tmp/ncu.err || { status=1; tail -5 /tmp/ncu.err; }
+          node scripts/ncu-summary.mjs "$out/ncu.csv"
           ;;
         gcide)
           g="$repo/.gg-gcide"
