@@ -88,6 +88,11 @@ for (const gpu of gpus) {
           for (const s of prompts) alone.push(await dev.evaluate(s, { logits: 'all' }));
           const together = await dev.evaluateBatch(prompts, { logits: 'all' });
           prompts.forEach((_, i) => expect(normalizedError(together[i]!, alone[i]!), `sequence ${i}`).toBeLessThan(1e-5));
+          // One more token after a cached prompt takes the one-token path (Q/K/V and gate/up read as one product each).
+          const extended = [...prompt, seq(1)[0]!];
+          const oneMore = await dev.evaluate(extended);
+          const allAtOnce = rows(await dev.evaluate(extended, { logits: 'all' }), RANDOM_MODEL_VOCAB);
+          expect(normalizedError(oneMore, allAtOnce[prompt.length]!)).toBeLessThan(type === 0 || type === 1 ? 1e-5 : 2e-3);
           const prefix = seq(20), a = [...prefix, ...seq(3)], b = [...prefix, ...seq(4)];
           const full = rows(await dev.evaluate(b, { logits: 'all' }), RANDOM_MODEL_VOCAB);
           await dev.evaluateBatch([a, seq(30), seq(31)]);  // every slot busy with other tokens
@@ -101,6 +106,25 @@ for (const gpu of gpus) {
         }
       });
     }
+
+    it('tiny-qwen2 (Q/K/V biases, NeoX RoPE, tied output): logits as on the CPU, prompt and one-token steps', async () => {
+      const path = join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-qwen2.gguf');
+      const cpu = await loadModel(path, { ...options('f32'), backend: 'cpu' });
+      const dev = await loadModel(path, { ...options('f32'), backend: gpu.name });
+      try {
+        const next = rng(testSeed + 99);
+        const prompt = Array.from({ length: 24 }, () => 3 + Math.floor(next() * 60));
+        const want = rows(await cpu.evaluate(prompt, { logits: 'all' }), cpu.vocabularySize);
+        rows(await dev.evaluate(prompt, { logits: 'all' }), dev.vocabularySize).forEach((r, i) =>
+          expect(normalizedError(r, want[i]!), `position ${i}`).toBeLessThan(1e-4),
+        );
+        await dev.evaluate(prompt.slice(0, -1));
+        expect(normalizedError(await dev.evaluate(prompt), want[prompt.length - 1]!), 'one-token step').toBeLessThan(1e-4);
+      } finally {
+        cpu.close();
+        dev.close();
+      }
+    });
 
     it('refuses a model that does not fit in device memory with E_OUT_OF_MEMORY', async () => {
       const path = join(dir, 'random-f32.gguf');
