@@ -23,7 +23,7 @@ export interface QuantizeRecipe {
   /** 'rtn' (default), 'imatrix', 'gptq', 'awq', or a combination joined by '+' (e.g. 'awq+gptq', 'awq+imatrix');
    * or 'w8a8-dynamic' alone (format 'w8a8'). */
   method?: string;
-  /** 'w8a8' for the W8A8 methods; otherwise a llama.cpp preset (q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q5_1, q4_k_m, q4_k_s, q4_0, q4_1, iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32) or a pure format (q5_k, q4_k, q3_k). */
+  /** 'w8a8' for the W8A8 methods; otherwise a llama.cpp preset (q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q5_1, q4_k_m, q4_k_s, q4_0, q4_1, iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32) or a pure format (q5_k, q4_k, q3_k; qinfer's own q3_32, q2_32). */
   format?: string;
   /** Every weight matrix in the preset's base format, without llama.cpp's per-tensor mix (as llama-quantize --pure). */
   pure?: boolean;

@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 // Quality table of the quantization methods on one model: each recipe quantized by `qinfer quantize` in its own
-// process (so its peak memory is its own), then scored by `qinfer eval --reference` against the source model.
+// process (so its peak memory is its own), then every file scored in one pass over the same windows against the
+// source model (evaluateModels: the reference's logits computed once per window), the results rewritten after
+// every window so a run stopped early still holds all rows over the same windows.
 // Usage: node scripts/quant-eval.mjs --model <f32.gguf> --calibration <text> --tokens <val.npy> [--windows N]
-//          [--calibration-tokens N] [--out results.json] [--recipes rtn:q4_0,gptq:q4_0,...] [--dir <work dir>]
-// Writes the JSON results and prints a Markdown table; scripts/quant-plot.mjs draws KL divergence vs bits per weight.
+//          [--calibration-tokens N] [--out results.json] [--recipes rtn:q4_0,gptq:q4_0 --pure,...]
+//          [--files extra.json] [--dir <work dir>] [--no-eval]
+//        node scripts/quant-eval.mjs --table results.json [more.json ...]
+// --files: quantized files made elsewhere (e.g. by llama.cpp), a JSON array of {method, format, path, seconds?,
+// peakRssBytes?}. Quantized files and their `qinfer quantize --json` reports stay in --dir and are reused, so
+// --no-eval (quantize only) and a later run with more recipes or files share the work.
+// scripts/quant-plot.mjs draws KL divergence vs bits per weight from the results.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     model: { type: 'string' },
     calibration: { type: 'string' },
@@ -18,52 +26,93 @@ const { values } = parseArgs({
     'calibration-tokens': { type: 'string', default: '16384' },
     out: { type: 'string', default: 'quant-eval.json' },
     recipes: { type: 'string' },
+    files: { type: 'string' },
     dir: { type: 'string', default: '/tmp/qinfer-quant-eval' },
-    keep: { type: 'boolean' },
+    table: { type: 'boolean' },
+    'no-eval': { type: 'boolean' },
   },
 });
-if (!values.model || !values.calibration || !values.tokens) {
-  console.error('usage: node scripts/quant-eval.mjs --model <f32.gguf> --calibration <text> --tokens <val.npy> [--windows N] [--recipes m:f,...]');
+
+const MB = 1024 * 1024;
+function printTable(rows) {
+  console.log('| format | method | bits/weight | size (MB) | perplexity | mean KL | p99 KL | top-1 | time (s) | peak RSS (MB) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const num = (v, digits, scale = 1) => (v === undefined ? '—' : (v / scale).toFixed(digits));
+  for (const r of [...rows].sort((a, b) => b.bitsPerWeight - a.bitsPerWeight || a.kld - b.kld)) {
+    console.log(
+      `| ${r.format} | ${r.method} | ${r.bitsPerWeight.toFixed(3)} | ${num(r.bytes, 1, MB)} | ${r.perplexity.toFixed(3)} | ${r.kld.toFixed(4)} | ` +
+        `${r.kldP99.toFixed(3)} | ${r.top1.toFixed(3)} | ${num(r.seconds, 1)} | ${num(r.peakRssBytes, 0, MB)} |`,
+    );
+  }
+}
+
+if (values.table) {
+  const runs = positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')));
+  for (const [i, r] of runs.entries()) console.error(`${positionals[i]}: ${r.windows} windows, ${r.results.length} rows`);
+  printTable(runs.flatMap((r) => r.results));
+  process.exit(0);
+}
+if (!values.model || !values.tokens || (!values.recipes && !values.files)) {
+  console.error('usage: node scripts/quant-eval.mjs --model <f32.gguf> --calibration <text> --tokens <val.npy> [--windows N] (--recipes m:f,... | --files extra.json)');
   process.exit(2);
 }
-const cli = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-const methods = ['rtn', 'imatrix', 'gptq', 'awq', 'awq+gptq'];
-const formats = ['q8_0 --pure', 'q5_0 --pure', 'q4_k_m', 'q4_0 --pure', 'q3_k_m', 'q2_k'];
-const recipes = values.recipes
-  ? values.recipes.split(',').map((r) => r.split(':'))
-  : formats.flatMap((f) => methods.map((m) => [m, f]));
+
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist', 'cli', 'main.js');
+const { loadModel, readGguf } = await import(join(root, 'dist', 'index.js'));
+const { evaluateModels } = await import(join(root, 'dist', 'eval.js'));
+const { readTokenFile } = await import(join(root, 'dist', 'token-file.js'));
 mkdirSync(values.dir, { recursive: true });
 
-function run(args) {
+function quantize(method, format) {
+  const [name, ...flags] = format.split(' ');
+  const base = join(values.dir, `${method}-${name}${flags.length ? '-pure' : ''}`);
+  const report = `${base}.json`;
+  if (existsSync(report) && existsSync(`${base}.gguf`)) return JSON.parse(readFileSync(report, 'utf8'));
+  const args = [
+    'quantize', values.model, '-o', `${base}.gguf`, '--format', name, ...flags, '--method', method,
+    ...(method === 'rtn' ? [] : ['--calibration', values.calibration, '--calibration-tokens', values['calibration-tokens']]), '--json',
+  ];
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`qinfer ${args.join(' ')} failed: ${r.stderr}`);
+  writeFileSync(report, r.stdout);
   return JSON.parse(r.stdout);
 }
 
-const results = [];
-for (const [method, format] of recipes) {
-  const [name, ...flags] = format.split(' ');
-  const output = join(values.dir, `${method}-${name}${flags.length ? '-pure' : ''}.gguf`);
-  const q = run([
-    'quantize', values.model, '-o', output, '--format', name, ...flags, '--method', method,
-    '--calibration', values.calibration, '--calibration-tokens', values['calibration-tokens'], '--json',
-  ]);
-  const e = run(['eval', output, '--reference', values.model, '--tokens', values.tokens, '--max-windows', values.windows, '--json']);
-  const row = {
-    method, format, bitsPerWeight: q.bitsPerWeight, bytes: q.bytes, perplexity: e.perplexity, kld: e.kld.mean, kldP99: e.kld.p99,
-    top1: e.top1, seconds: q.seconds, peakRssBytes: q.peakRssBytes,
-  };
-  results.push(row);
-  console.error(JSON.stringify(row));
-  if (!values.keep) rmSync(output, { force: true });
-  writeFileSync(values.out, JSON.stringify({ model: values.model, windows: Number(values.windows), results }, null, 2));
+const entries = [];
+for (const [method, format] of (values.recipes ?? '').split(',').filter(Boolean).map((r) => r.split(':'))) {
+  const q = quantize(method, format);
+  entries.push({ method, format, path: q.output, bitsPerWeight: q.bitsPerWeight, bytes: q.bytes, seconds: q.seconds, peakRssBytes: q.peakRssBytes });
+  console.error(`quantized ${method} ${format}: ${q.bitsPerWeight.toFixed(3)} bpw in ${q.seconds.toFixed(1)} s`);
 }
-const MB = 1024 * 1024;
-console.log('| format | method | bits/weight | size (MB) | perplexity | mean KL | p99 KL | top-1 | time (s) | peak RSS (MB) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
-for (const r of results) {
-  console.log(
-    `| ${r.format} | ${r.method} | ${r.bitsPerWeight.toFixed(3)} | ${(r.bytes / MB).toFixed(1)} | ${r.perplexity.toFixed(3)} | ${r.kld.toFixed(4)} | ` +
-      `${r.kldP99.toFixed(3)} | ${r.top1.toFixed(3)} | ${r.seconds.toFixed(1)} | ${(r.peakRssBytes / MB).toFixed(0)} |`,
-  );
+for (const f of values.files ? JSON.parse(readFileSync(values.files, 'utf8')) : []) {
+  const g = await readGguf(f.path);
+  let elements = 0;
+  let bytes = 0;
+  for (const t of g.tensors) {
+    elements += t.shape.reduce((a, b) => a * b, 1);
+    bytes += t.bytes;
+  }
+  entries.push({ ...f, bitsPerWeight: (bytes * 8) / elements, bytes: statSync(f.path).size });
 }
+
+if (values['no-eval']) process.exit(0);
+const tokens = await readTokenFile(values.tokens);
+const open = (p) => loadModel(p, { contextSize: 512, sequences: 1 });
+const reference = await open(values.model);
+const models = [];
+for (const e of entries) models.push(await open(e.path));
+const t0 = performance.now();
+const save = (results) => {
+  const rows = entries.map((e, i) => ({
+    method: e.method, format: e.format, bitsPerWeight: e.bitsPerWeight, bytes: e.bytes, perplexity: results[i].perplexity,
+    kld: results[i].kld.mean, kldP99: results[i].kld.p99, top1: results[i].top1, seconds: e.seconds, peakRssBytes: e.peakRssBytes,
+  }));
+  const windows = results[0].windows;
+  writeFileSync(values.out, JSON.stringify({ model: values.model, windows, referencePerplexity: results[0].referencePerplexity, results: rows }, null, 2));
+  console.error(`${windows} windows scored (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  return rows;
+};
+const results = await evaluateModels(models, tokens, { reference, maxWindows: Number(values.windows), onWindow: save });
+printTable(save(results));
+for (const m of [...models, reference]) m.close();

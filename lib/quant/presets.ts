@@ -7,6 +7,8 @@ import { findGgmlType } from '../ggml-types.js';
 export const T = {
   F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8,
   Q2_K: 10, Q3_K: 11, Q4_K: 12, Q5_K: 13, Q6_K: 14, IQ4_NL: 20, IQ4_XS: 23, BF16: 30,
+  /** qinfer's own 32-element 3- and 2-bit formats (ids outside ggml's range). */
+  Q3_32: 1001, Q2_32: 1002,
 } as const;
 
 export interface Preset {
@@ -39,11 +41,14 @@ export const PRESETS: Record<string, Preset> = {
   q2_k: { fileType: 10, base: T.Q2_K },
 };
 
-/** Format names that are not presets: every matrix in that format (llama-quantize --pure). */
+/** Format names that are not presets: every matrix in that format (llama-quantize --pure). qinfer's own
+ * q3_32 and q2_32 have no llama_ftype: their general.file_type is their type id. */
 export const PURE_FORMATS: Record<string, Preset> = {
   q5_k: { fileType: 17, base: T.Q5_K },
   q4_k: { fileType: 15, base: T.Q4_K },
   q3_k: { fileType: 12, base: T.Q3_K },
+  q3_32: { fileType: T.Q3_32, base: T.Q3_32 },
+  q2_32: { fileType: T.Q2_32, base: T.Q2_32 },
 };
 
 export interface TensorInput {

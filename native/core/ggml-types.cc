@@ -1,6 +1,7 @@
 // The ggml type table: names and block geometry as ggml defines them (sizes checked by tests against the block structs).
 #include "qinfer/ggml-types.h"
 
+#include "qinfer/blocks-lowbit.h"
 #include "qinfer/blocks.h"
 
 namespace {
@@ -71,11 +72,17 @@ static_assert(kTraits[QINFER_TYPE_Q4_0].block_size == QINFER_QK_LEGACY && kTrait
 
 // qinfer's own: the tensor holds only the int8 values; the row scales live in "<name>.scale".
 constexpr qinfer_type_traits kW8a8 = {"w8a8", 1, 1};
+// qinfer's own low-bit block formats, in slot order from QINFER_OWN_BLOCK_TYPE_FIRST.
+constexpr qinfer_type_traits kOwnBlocks[QINFER_OWN_BLOCK_TYPE_COUNT] = {
+    {"q3_32", QINFER_QK_LOWBIT, sizeof(qinfer_block_q3_32)},
+    {"q2_32", QINFER_QK_LOWBIT, sizeof(qinfer_block_q2_32)},
+};
 
 }  // namespace
 
 extern "C" const qinfer_type_traits *qinfer_type_traits_of(int32_t type) {
   if (type == QINFER_TYPE_W8A8) return &kW8a8;
+  if (type >= QINFER_GGML_TYPE_COUNT && qinfer_type_slot(type) >= 0) return &kOwnBlocks[type - QINFER_OWN_BLOCK_TYPE_FIRST];
   if (type < 0 || type >= QINFER_GGML_TYPE_COUNT || !kTraits[type].name) return nullptr;
   return &kTraits[type];
 }

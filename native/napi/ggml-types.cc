@@ -12,7 +12,7 @@ Napi::Value ggml_types(const Napi::CallbackInfo &info) {
   Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
   std::vector<int32_t> ids;
-  for (int32_t id = 0; id < QINFER_GGML_TYPE_COUNT; id++) ids.push_back(id);
+  for (int32_t slot = 0; slot < QINFER_TYPE_SLOT_COUNT; slot++) ids.push_back(qinfer_slot_type(slot));
   ids.push_back(QINFER_TYPE_W8A8);
   for (int32_t id : ids) {
     const qinfer_type_traits *t = qinfer_type_traits_of(id);

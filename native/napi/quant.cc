@@ -25,8 +25,8 @@ const QuantTraits &traits_arg(const Napi::CallbackInfo &info) {
 Napi::Value quant_formats(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
-  for (int type = 0; type < QINFER_GGML_TYPE_COUNT; type++) {
-    const QuantTraits *t = quant::quant_traits(type);
+  for (int slot = 0; slot < QINFER_TYPE_SLOT_COUNT; slot++) {
+    const QuantTraits *t = quant::quant_traits(qinfer_slot_type(slot));
     if (!t) continue;
     Napi::Object o = Napi::Object::New(env);
     o.Set("type", t->type);

@@ -31,31 +31,28 @@ bool cholesky_lower(std::vector<double> &a, int64_t n) {
   return true;
 }
 
-// U with Uᵀ U = H⁻¹ (U upper), from H = L Lᵀ: H⁻¹ = L⁻ᵀ L⁻¹, then the Cholesky factor of that.
+// U with Uᵀ U = H⁻¹ (U upper). With J the reversal permutation and J H J = M Mᵀ (M lower),
+// H⁻¹ = (J M⁻¹ J)ᵀ (J M⁻¹ J) and J M⁻¹ J is upper: one Cholesky factor and one triangular inverse, where
+// inverting H and factoring the inverse again costs twice the arithmetic. Reversing both indices of a
+// row-major matrix is reversing its storage.
 bool inverse_upper_factor(std::vector<double> h, int64_t n, std::vector<double> &u) {
+  std::reverse(h.begin(), h.end());
   if (!cholesky_lower(h, n)) return false;
-  // Linv: inverse of the lower triangular L, column by column.
-  std::vector<double> linv(size_t(n * n), 0.0);
-  for (int64_t j = 0; j < n; j++) {
-    linv[size_t(j * n + j)] = 1.0 / h[size_t(j * n + j)];
-    for (int64_t i = j + 1; i < n; i++) {
-      double s = 0;
-      for (int64_t k = j; k < i; k++) s += h[size_t(i * n + k)] * linv[size_t(k * n + j)];
-      linv[size_t(i * n + j)] = -s / h[size_t(i * n + i)];
-    }
-  }
-  // H⁻¹ = Linvᵀ Linv.
-  std::vector<double> hinv(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j <= i; j++) {
-      double s = 0;
-      for (int64_t k = i; k < n; k++) s += linv[size_t(k * n + i)] * linv[size_t(k * n + j)];
-      hinv[size_t(i * n + j)] = hinv[size_t(j * n + i)] = s;
-    }
-  if (!cholesky_lower(hinv, n)) return false;
+  // X = M⁻¹ row by row (row i combines the rows above it), so every inner loop runs along a row.
   u.assign(size_t(n * n), 0.0);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j <= i; j++) u[size_t(j * n + i)] = hinv[size_t(i * n + j)];
+  for (int64_t i = 0; i < n; i++) {
+    double *xi = u.data() + i * n;
+    const double *mi = h.data() + i * n;
+    xi[i] = 1.0;
+    for (int64_t k = 0; k < i; k++) {
+      const double c = mi[k];
+      const double *xk = u.data() + k * n;
+      for (int64_t j = 0; j <= k; j++) xi[j] -= c * xk[j];
+    }
+    const double inv = 1.0 / mi[i];
+    for (int64_t j = 0; j <= i; j++) xi[j] *= inv;
+  }
+  std::reverse(u.begin(), u.end());
   return true;
 }
 

@@ -1,6 +1,7 @@
 // The table from ggml type id to reference functions: the CPU backend, the quantizer and the tests all
 // reach the formats through it.
 #include "formats.h"
+#include "lowbit.h"
 #include "reference.h"
 
 namespace qinfer::quant {
@@ -29,19 +30,21 @@ QuantTraits kTable[] = {
     QINFER_ACT_FORMAT(QINFER_TYPE_Q8_K, q8_k),
     QINFER_WEIGHT_FORMAT(QINFER_TYPE_IQ4_NL, iq4_nl, QINFER_TYPE_Q8_0),
     QINFER_WEIGHT_FORMAT(QINFER_TYPE_IQ4_XS, iq4_xs, QINFER_TYPE_Q8_K),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_Q3_32, q3_32, QINFER_TYPE_Q8_0),
+    QINFER_WEIGHT_FORMAT(QINFER_TYPE_Q2_32, q2_32, QINFER_TYPE_Q8_0),
 };
 
 #undef QINFER_WEIGHT_FORMAT
 #undef QINFER_ACT_FORMAT
 
 const QuantTraits *const *build_index() {
-  static const QuantTraits *index[QINFER_GGML_TYPE_COUNT] = {};
+  static const QuantTraits *index[QINFER_TYPE_SLOT_COUNT] = {};
   for (QuantTraits &t : kTable) {
     const qinfer_type_traits *g = qinfer_type_traits_of(t.type);
     t.name = g->name;
     t.block_size = g->block_size;
     t.type_size = g->type_size;
-    index[t.type] = &t;
+    index[qinfer_type_slot(t.type)] = &t;
   }
   return index;
 }
@@ -50,8 +53,8 @@ const QuantTraits *const *build_index() {
 
 const QuantTraits *quant_traits(int type) {
   static const QuantTraits *const *index = build_index();
-  if (type < 0 || type >= QINFER_GGML_TYPE_COUNT) return nullptr;
-  return index[type];
+  const int32_t slot = qinfer_type_slot(type);
+  return slot < 0 ? nullptr : index[slot];
 }
 
 }  // namespace qinfer::quant

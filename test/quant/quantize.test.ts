@@ -136,6 +136,26 @@ describe('quantize', () => {
     expect(kl['awq+gptq']).toBeLessThan(kl.rtn!);
   });
 
+  it("writes qinfer's 3- and 2-bit formats as loadable files where GPTQ beats round-to-nearest", async () => {
+    const next = rng(testSeed + 2);
+    const wide = join(dir, 'wide-lowbit.gguf');
+    await writeWideModel(wide, next);
+    const calibration = { tokens: randomTokens(2048, next), context: 64 };
+    const evalSeqs = [randomTokens(64, next), randomTokens(64, next)];
+    for (const format of ['q3_32', 'q2_32']) {
+      const kl: Record<string, number> = {};
+      for (const method of ['rtn', 'gptq']) {
+        const output = join(dir, `${format}-${method}.gguf`);
+        const r = await quantize({ input: wide, output, recipe: { method, format }, calibration });
+        expect(r.tensors.find((t) => t.name === 'blk.0.ffn_down.weight')?.type).toBe(format);
+        expect(r.bitsPerWeight).toBeLessThan(format === 'q3_32' ? 3.6 : 2.6);
+        kl[method] = await meanKl(wide, output, evalSeqs);
+      }
+      console.log(`random 128-wide model, ${format}: mean KL by method`, kl);
+      expect(kl.gptq).toBeLessThan(kl.rtn!);
+    }
+  });
+
   it('applies --tensor-type overrides before the preset rules', async () => {
     const output = join(dir, 'override.gguf');
     const r = await quantize({

@@ -65,7 +65,7 @@ describe('GGUF reader', () => {
     expect(findGgmlType(40)?.name).toBe('nvfp4');
     expect(findGgmlType(42)).toEqual({ id: 42, name: 'q2_0', blockSize: 64, typeSize: 18 });
     expect(findGgmlType(4)).toBeUndefined();
-    expect(ggmlTypes().length).toBe(36); // ids 0..42 less the 8 ggml removed, plus qinfer's w8a8 (1000)
+    expect(ggmlTypes().length).toBe(38); // ids 0..42 less the 8 ggml removed, plus qinfer's w8a8, q3_32, q2_32 (1000-1002)
   });
 
   it('rejects non-GGUF and missing files with typed errors', async () => {

@@ -1,16 +1,18 @@
-// qinfer eval <model> (--tokens <file> | --text <file>): perplexity, and KL divergence / top-1 agreement against --reference.
+// qinfer eval <model>... (--tokens <file> | --text <file>): perplexity, and KL divergence / top-1 agreement against --reference.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
 import { IoError } from '../../errors.js';
-import { evaluatePerplexity } from '../../eval.js';
+import { type EvaluationResult, evaluateModels } from '../../eval.js';
 import { type Model, loadModel } from '../../model.js';
 import { invalid } from '../../options.js';
 import { readTokenFile } from '../../token-file.js';
 import { backendOption, intOption } from '../args.js';
 import { createProgress } from '../progress.js';
 
-const help = `qinfer eval <model.gguf> (--tokens <file> | --text <file>) [options]
+const help = `qinfer eval <model.gguf>... (--tokens <file> | --text <file>) [options]
+
+  Several models are scored on the same windows, the reference's logits computed once per window.
 
   --tokens <file>       token ids: .npy (int32) or raw little-endian int32
   --text <file>         UTF-8 text, tokenized with the model's tokenizer (BOS first where it adds one)
@@ -19,7 +21,8 @@ const help = `qinfer eval <model.gguf> (--tokens <file> | --text <file>) [option
                         position after the first of a window scored, no BOS inserted
   --max-windows <N>     score only the first N windows
   --backend <B>, --threads <N>
-  --json                print {"perplexity", "kld": {"mean", "p99"}, "top1", ...}`;
+  --json                print {"perplexity", "kld": {"mean", "p99"}, "top1", ...}; with several models an
+                        array of them, each with its "model" path`;
 
 export default async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,18 +44,17 @@ export default async function evalCommand(argv: string[]): Promise<number> {
     console.log(help);
     return 0;
   }
-  const [path] = positionals;
-  if (!path || positionals.length > 1) throw invalid('one model path', '<model>', positionals.join(' ') || undefined);
+  if (positionals.length === 0) throw invalid('at least one model path', '<model>', undefined);
   if ((values.tokens === undefined) === (values.text === undefined)) throw invalid('exactly one of --tokens and --text', '--tokens', values.tokens ?? values.text);
   const ctx = intOption(values.ctx, '--ctx') ?? 512;
   const load = (p: string) =>
     loadModel(p, { backend: backendOption(values.backend), threads: intOption(values.threads, '--threads'), contextSize: ctx, sequences: 1 });
   const models: Model[] = [];
+  let reference: Model | undefined;
   try {
-    const model = await load(path);
-    models.push(model);
-    const reference = values.reference === undefined ? undefined : await load(values.reference);
-    if (reference) models.push(reference);
+    for (const path of positionals) models.push(await load(path));
+    const model = models[0]!;
+    if (values.reference !== undefined) reference = await load(values.reference);
     let tokens: Int32Array | number[];
     if (values.tokens !== undefined) {
       tokens = await readTokenFile(values.tokens);
@@ -64,7 +66,7 @@ export default async function evalCommand(argv: string[]): Promise<number> {
     }
     const bar = createProgress('eval');
     const t0 = performance.now();
-    const r = await evaluatePerplexity(model, tokens, {
+    const results = await evaluateModels(models, tokens, {
       contextSize: ctx,
       maxWindows: intOption(values['max-windows'], '--max-windows'),
       reference,
@@ -73,18 +75,25 @@ export default async function evalCommand(argv: string[]): Promise<number> {
     bar.finish();
     const seconds = (performance.now() - t0) / 1000;
     if (values.json) {
-      console.log(JSON.stringify({ ...r, seconds }));
+      const out = results.map((r, i) => ({ ...(results.length > 1 ? { model: positionals[i] } : {}), ...r, seconds }));
+      console.log(JSON.stringify(out.length === 1 ? out[0] : out));
       return 0;
     }
-    console.log(`perplexity ${r.perplexity.toFixed(4)} over ${r.scoredTokens} tokens (${r.windows} windows of ${r.contextSize})`);
-    if (r.kld && r.top1 !== undefined) {
-      console.log(`reference perplexity ${r.referencePerplexity!.toFixed(4)}`);
-      console.log(`KL divergence mean ${r.kld.mean.toExponential(4)}, p99 ${r.kld.p99.toExponential(4)}, max ${r.kld.max.toExponential(4)}`);
-      console.log(`top-1 agreement ${(100 * r.top1).toFixed(3)}%`);
-    }
+    results.forEach((r, i) => printResult(results.length > 1 ? positionals[i] : undefined, r));
     console.error(`${seconds.toFixed(1)} s`);
   } finally {
     for (const m of models) m.close();
+    reference?.close();
   }
   return 0;
+}
+
+function printResult(path: string | undefined, r: EvaluationResult): void {
+  if (path !== undefined) console.log(`${path}:`);
+  console.log(`perplexity ${r.perplexity.toFixed(4)} over ${r.scoredTokens} tokens (${r.windows} windows of ${r.contextSize})`);
+  if (r.kld && r.top1 !== undefined) {
+    console.log(`reference perplexity ${r.referencePerplexity!.toFixed(4)}`);
+    console.log(`KL divergence mean ${r.kld.mean.toExponential(4)}, p99 ${r.kld.p99.toExponential(4)}, max ${r.kld.max.toExponential(4)}`);
+    console.log(`top-1 agreement ${(100 * r.top1).toFixed(3)}%`);
+  }
 }

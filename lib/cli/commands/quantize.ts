@@ -12,7 +12,8 @@ Quantizes a GGUF model (F32/F16/BF16) or a Hugging Face model folder.
 Options:
   -o, --output <file>          the GGUF file to write
   --format <f>                 llama.cpp preset: q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q5_1, q4_k_m, q4_k_s, q4_0, q4_1,
-                               iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32; or a pure format q5_k, q4_k, q3_k
+                               iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32; or a pure format q5_k, q4_k, q3_k,
+                               or qinfer's own 32-element 3-/2-bit q3_32, q2_32 (not loadable by llama.cpp)
   --method <m>                 rtn (default), imatrix, gptq, awq, or combined with '+' (awq+gptq, awq+imatrix);
                                w8a8-dynamic: qinfer's int8 weights x per-token int8 activations (format w8a8)
   --calibration <file>         calibration text (.txt) or tokens (.npy int32, raw int32 .bin/.tokens)

@@ -12,6 +12,7 @@ constexpr int kQuantRows = 2, kQuantTokens = 2;
 #include "matmul-float-impl.h"
 #include "matmul-kquant-impl.h"
 #include "matmul-legacy-impl.h"
+#include "matmul-lowbit-impl.h"
 #include "matmul-w8a8-impl.h"
 
 namespace qinfer::cpu {
@@ -22,6 +23,7 @@ const Kernels &kernels_avx2() {
     t.isa = Isa::AVX2;
     fill_float_table(t);
     fill_legacy_table(t);
+    fill_lowbit_table(t);
     fill_kquant_table(t);
     fill_w8a8(t);
     return t;

@@ -16,6 +16,7 @@ constexpr int kQuantRows = 4, kQuantTokens = 4;
 #include "matmul-kquant-avx512-impl.h"
 #include "matmul-kquant-impl.h"
 #include "matmul-legacy-impl.h"
+#include "matmul-lowbit-impl.h"
 #include "matmul-q4-avx512-impl.h"
 #include "matmul-w8a8-impl.h"
 
@@ -27,6 +28,7 @@ Kernels avx512_table(Isa isa) {
   t.isa = isa;
   fill_float_table(t);
   fill_legacy_table(t);
+  fill_lowbit_table(t);
   fill_kquant_table(t);
   fill_q4_avx512(t);
   fill_kquant_avx512(t);

@@ -71,7 +71,7 @@ void ref_gemm(const GemmArgs &g, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
 template <int32_t Type>
 void add_ref(Kernels &k) {
   const quant::QuantTraits *t = quant::quant_traits(Type);
-  if (t && t->vec_dot) k.gemm[Type] = GemmKernel{ref_act_bytes<Type>, ref_quantize_act<Type>, ref_gemm<Type>};
+  if (t && t->vec_dot) k.gemm[qinfer_type_slot(Type)] = GemmKernel{ref_act_bytes<Type>, ref_quantize_act<Type>, ref_gemm<Type>};
 }
 
 template <int32_t... Types>
@@ -93,7 +93,7 @@ Kernels make_table() {
   k.isa = Isa::GENERIC;
   add_refs<QINFER_TYPE_F32, QINFER_TYPE_F16, QINFER_TYPE_BF16, QINFER_TYPE_Q8_0, QINFER_TYPE_Q4_0, QINFER_TYPE_Q4_1,
            QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K, QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K,
-           QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS>(k);
+           QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS, QINFER_TYPE_Q3_32, QINFER_TYPE_Q2_32>(k);
   k.w8a8 = GemmKernel{w8a8_act_bytes, quant::w8a8_quantize_act, w8a8_gemm_ref};
   k.add_f32 = add_f32;
   k.dot_f32 = dot_f32;

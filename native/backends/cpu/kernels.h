@@ -33,8 +33,9 @@ struct GemmKernel {
 
 struct Kernels {
   Isa isa;
-  // Indexed by ggml type id; gemm is null for types this level does not compute.
-  GemmKernel gemm[QINFER_GGML_TYPE_COUNT];
+  // Indexed by type slot (qinfer_type_slot: the ggml id, qinfer's own block formats after ggml's);
+  // gemm is null for types this level does not compute.
+  GemmKernel gemm[QINFER_TYPE_SLOT_COUNT];
   // qinfer's W8A8 (type id QINFER_TYPE_W8A8, outside the ggml-indexed table above).
   GemmKernel w8a8;
 

@@ -66,7 +66,8 @@ uint64_t type_row_bytes(int32_t type, int64_t cols) {
 }
 
 bool matmul_supported(const Kernels &k, int32_t type) {
-  return type >= 0 && type < QINFER_GGML_TYPE_COUNT && k.gemm[type].gemm != nullptr;
+  const int32_t slot = qinfer_type_slot(type);
+  return slot >= 0 && k.gemm[slot].gemm != nullptr;
 }
 
 void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int64_t rows, int64_t cols, const float *x,
@@ -76,7 +77,7 @@ void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int
     throw Error(QINFER_E_UNSUPPORTED, std::string("matrix products with ") + (t && t->name ? t->name : "this type") +
                                           " weights are not supported by the CPU kernels (" + isa_name(k.isa) + ")");
   }
-  run_gemm(k.gemm[type], pool, static_cast<const uint8_t *>(w), type_row_bytes(type, cols), nullptr, rows, cols, x, ldx,
+  run_gemm(k.gemm[qinfer_type_slot(type)], pool, static_cast<const uint8_t *>(w), type_row_bytes(type, cols), nullptr, rows, cols, x, ldx,
            n_tokens, y, ldy);
 }
 

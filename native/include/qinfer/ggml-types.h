@@ -50,8 +50,30 @@ typedef enum qinfer_ggml_type {
   QINFER_GGML_TYPE_COUNT = 43,
   /* qinfer's own types, outside ggml's range (README: formats): int8 weights with one F32 scale per output
      row in the companion tensor "<name>.scale", multiplied with int8 activations. */
-  QINFER_TYPE_W8A8 = 1000
+  QINFER_TYPE_W8A8 = 1000,
+  /* qinfer's own low-bit block formats (blocks-lowbit.h): 32 elements a block, so they fit rows that
+     256-element K-quant blocks do not divide. */
+  QINFER_TYPE_Q3_32 = 1001,
+  QINFER_TYPE_Q2_32 = 1002
 } qinfer_ggml_type;
+
+#define QINFER_OWN_BLOCK_TYPE_FIRST QINFER_TYPE_Q3_32
+#define QINFER_OWN_BLOCK_TYPE_COUNT 2
+/* Dense tables over every block format (ggml's ids, then qinfer's own block formats) use these slots. */
+#define QINFER_TYPE_SLOT_COUNT (QINFER_GGML_TYPE_COUNT + QINFER_OWN_BLOCK_TYPE_COUNT)
+
+/* The slot of a type id in dense tables, or -1 for ids outside them (W8A8, unknown ids). */
+static inline int32_t qinfer_type_slot(int32_t type) {
+  if (type >= 0 && type < QINFER_GGML_TYPE_COUNT) return type;
+  if (type >= QINFER_OWN_BLOCK_TYPE_FIRST && type < QINFER_OWN_BLOCK_TYPE_FIRST + QINFER_OWN_BLOCK_TYPE_COUNT)
+    return QINFER_GGML_TYPE_COUNT + (type - QINFER_OWN_BLOCK_TYPE_FIRST);
+  return -1;
+}
+
+/* The type id of a slot (0 <= slot < QINFER_TYPE_SLOT_COUNT). */
+static inline int32_t qinfer_slot_type(int32_t slot) {
+  return slot < QINFER_GGML_TYPE_COUNT ? slot : QINFER_OWN_BLOCK_TYPE_FIRST + (slot - QINFER_GGML_TYPE_COUNT);
+}
 
 typedef struct qinfer_type_traits {
   const char *name;    /* ggml's lower-case name ("q4_k"); NULL for ids ggml removed */
