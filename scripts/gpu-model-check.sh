@@ -7,7 +7,8 @@
 #   npm run compile && bash scripts/gpu-model-check.sh pack /work/main     # fills /work/main/.gg-carry (git-ignored)
 #   bash scripts/gpu-model-check.sh pack-gcide /work/main                 # optional, alone in a second call (size)
 # On the device (run with carry [".gg-carry"], or [".gg-gcide"] for the gcide stage on the still-warm machine):
-#   bash .gg-carry/gpu-model-check.sh run [tests] [memcheck] [bench] [bench8b] [profile] [gcide]
+#   tar -xJOf .gg-carry/src.tar.xz scripts/gpu-model-check.sh > /tmp/check.sh &&
+#     bash /tmp/check.sh run [tests] [memcheck] [bench] [bench8b] [profile] [gcide]
 set -uo pipefail
 
 case "${1:-}" in
@@ -16,10 +17,17 @@ case "${1:-}" in
     src=$(pwd)
     grep -qx '/.gg-carry/' "$2/.git/info/exclude" || echo '/.gg-carry/' >> "$2/.git/info/exclude"
     rm -rf "$dst" && mkdir -p "$dst"
-    dc="$2/.device-carry"  # node, node_modules and the Vulkan loader debs from ../shared/scripts/device-carry.sh + device-check.sh pack
-    cp "$dc/node.xz" "$dc/node_modules.tar.xz" "$dc"/*.deb "$dst/"
-    cp "$0" "$dst/gpu-model-check.sh"
-    tar -C "$src" -c package.json tsconfig.json vitest.config.ts lib test dist scripts build/Release | xz -T2 -6 > "$dst/src.tar.xz"
+    dc="$2/.device-carry"  # the Vulkan loader debs from ../shared/scripts/device-carry.sh
+    # The upload holds 64 MiB with the checkout: node compressed hard, only the packages vitest and dist need.
+    [ -s /tmp/gg-node.xz ] || xz -T2 -9e -c "$(command -v node)" > /tmp/gg-node.xz
+    cp /tmp/gg-node.xz "$dst/node.xz"
+    cp "$dc"/lib*.deb "$dst/"
+    tar -C "$src" -c --exclude='node_modules/typescript' --exclude='node_modules/*node-llama-cpp' --exclude='node_modules/@types' \
+      --exclude='node_modules/ipull' --exclude='node_modules/simple-git' --exclude='node_modules/prebuildify' --exclude='node_modules/.cache' \
+      --exclude='node_modules/cmake-js' --exclude='node_modules/node-addon-api' --exclude='node_modules/tar' --exclude='node_modules/yargs*' \
+      node_modules | xz -T2 -6 > "$dst/node_modules.tar.xz"
+    tar -C "$src" -c package.json tsconfig.json vitest.config.ts lib test/backends test/gpu test/helpers test/fixtures/models dist scripts \
+      build/Release | xz -T2 -6 > "$dst/src.tar.xz"
     du -sh "$dst"/* | sort -h | tail -4
     ;;
   pack-gcide)
