@@ -1,7 +1,8 @@
 // Kernel benchmark of the CUDA backend, all in one run: device-to-device copy bandwidth; matrix-vector GB/s
 // of every weight format (and of Q4_0/Q8_0 at the Llama-3-8B and TinyLlama shapes) as a fraction of it;
 // batched Q4_0/Q8_0 products in TFLOP/s against cuBLAS f16 on the same shape, checked against cuBLAS's
-// result. Prints Markdown tables; writes every figure as JSON to argv[1] when given.
+// result. Prints Markdown tables; writes every figure as JSON to argv[1] when given; argv[2] = "batched"
+// runs only the batched products (for a profiler).
 //   nvcc -O3 -arch=sm_90 -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
 //     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json
 // cuBLAS is opened with dlopen (libcublas.so.13 or .12 beside the driver's toolkit): the benchmark alone
@@ -58,19 +59,17 @@ struct Cublas {
   }
 };
 
-// Median over 15 batches of the mean time of `per_batch` back-to-back calls (the rate a decode step sees).
-template <class F>
-double median_us(F &&f, int per_batch) {
+// Median over 15 runs of batch() on `stream`, in microseconds per call (batch() makes `per_batch` calls).
+template <class B>
+double median_per_call_us(cudaStream_t stream, int per_batch, B &&batch) {
   cudaEvent_t a, b;
   CHECK(cudaEventCreate(&a));
   CHECK(cudaEventCreate(&b));
-  for (int i = 0; i < per_batch; i++) f(i);
   std::vector<double> us;
-  int call = 0;
   for (int r = 0; r < 15; r++) {
-    CHECK(cudaEventRecord(a));
-    for (int i = 0; i < per_batch; i++) f(call++);
-    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventRecord(a, stream));
+    batch();
+    CHECK(cudaEventRecord(b, stream));
     CHECK(cudaEventSynchronize(b));
     float ms;
     CHECK(cudaEventElapsedTime(&ms, a, b));
@@ -80,6 +79,38 @@ double median_us(F &&f, int per_batch) {
   CHECK(cudaEventDestroy(b));
   std::sort(us.begin(), us.end());
   return us[us.size() / 2];
+}
+
+// The mean time of `per_batch` back-to-back calls f(i) after a warm-up batch, median of 15.
+template <class F>
+double median_us(F &&f, int per_batch) {
+  for (int i = 0; i < per_batch; i++) f(i);
+  int call = 0;
+  return median_per_call_us(nullptr, per_batch, [&] {
+    for (int i = 0; i < per_batch; i++) f(call++);
+  });
+}
+
+// The same for `per_batch` calls captured once into a CUDA graph and replayed: device time without the
+// host's launch gaps, as a captured decode step runs. f(i, stream) enqueues call i.
+template <class F>
+double graph_us(F &&f, int per_batch) {
+  cudaStream_t s;
+  CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  f(0, s);  // first call outside the capture: kernel attributes are set once, there
+  CHECK(cudaStreamSynchronize(s));
+  cudaGraph_t g;
+  cudaGraphExec_t ge;
+  CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  for (int i = 0; i < per_batch; i++) f(i, s);
+  CHECK(cudaStreamEndCapture(s, &g));
+  CHECK(cudaGraphInstantiate(&ge, g, 0));
+  CHECK(cudaGraphLaunch(ge, s));
+  const double us = median_per_call_us(s, per_batch, [&] { CHECK(cudaGraphLaunch(ge, s)); });
+  CHECK(cudaGraphExecDestroy(ge));
+  CHECK(cudaGraphDestroy(g));
+  CHECK(cudaStreamDestroy(s));
+  return us;
 }
 
 uint64_t row_bytes_of(int32_t type, int64_t cols) {
@@ -165,21 +196,25 @@ int main(int argc, char **argv) {
   const int32_t types[] = {QINFER_TYPE_F32, QINFER_TYPE_F16, QINFER_TYPE_BF16, QINFER_TYPE_Q8_0, QINFER_TYPE_Q4_0,
                            QINFER_TYPE_Q4_1, QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K,
                            QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K, QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS};
-  std::printf("\nmatrix-vector (1 token), mean of 20 back-to-back products over rotated weight copies, median of 15\n\n");
-  std::printf("| format | rows x cols | weight MiB | us | GB/s | of copy |\n| --- | --- | --- | --- | --- | --- |\n");
+  std::printf("\nmatrix-vector (1 token): 20 products over rotated weight copies captured in a CUDA graph, median of 15\n"
+              "replays (GB/s from it); 'stream us' launches the same 20 one by one (host launch gaps included)\n\n");
+  std::printf("| format | rows x cols | weight MiB | us | GB/s | of copy | stream us |\n| --- | --- | --- | --- | --- | --- | --- |\n");
   std::string mv = "[";
-  for (size_t f = 0; f < sizeof types / sizeof types[0]; f++) {
+  const bool batched_only = argc > 2 && std::string(argv[2]) == "batched";
+  for (size_t f = 0; f < (batched_only ? 0 : sizeof types / sizeof types[0]); f++) {
     const bool model_shapes = types[f] == QINFER_TYPE_Q4_0 || types[f] == QINFER_TYPE_Q8_0 || types[f] == QINFER_TYPE_F16;
     for (const Shape &s : shapes) {
       if (!model_shapes && (s.rows != ffn.rows || s.cols != ffn.cols)) continue;
       Weights w(types[f], s.rows, s.cols, gen);
-      const double us = median_us([&](int i) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, nullptr)); }, 20);
+      const double us = graph_us([&](int i, cudaStream_t st) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, st)); }, 20);
+      const double stream_us = median_us([&](int i) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, nullptr)); }, 20);
       const double gbs = double(w.bytes + s.cols * 4 + s.rows * 4) / (us * 1e3);
-      std::printf("| %s | %lld x %lld | %.1f | %.1f | %.0f | %.0f%% |\n", names[f], (long long)s.rows, (long long)s.cols, w.bytes / 1048576.0,
-                  us, gbs, 100.0 * gbs / copy_gbs);
-      char buf[256];
-      std::snprintf(buf, sizeof buf, "%s{\"format\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"us\": %.2f, \"gbs\": %.1f, \"of_copy\": %.4f}",
-                    mv.size() > 1 ? ", " : "", names[f], (long long)s.rows, (long long)s.cols, us, gbs, gbs / copy_gbs);
+      std::printf("| %s | %lld x %lld | %.1f | %.1f | %.0f | %.0f%% | %.1f |\n", names[f], (long long)s.rows, (long long)s.cols,
+                  w.bytes / 1048576.0, us, gbs, 100.0 * gbs / copy_gbs, stream_us);
+      char buf[320];
+      std::snprintf(buf, sizeof buf,
+                    "%s{\"format\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"us\": %.2f, \"gbs\": %.1f, \"of_copy\": %.4f, \"stream_us\": %.2f}",
+                    mv.size() > 1 ? ", " : "", names[f], (long long)s.rows, (long long)s.cols, us, gbs, gbs / copy_gbs, stream_us);
       mv += buf;
     }
   }
@@ -194,7 +229,7 @@ int main(int argc, char **argv) {
   std::printf("| format | rows x cols | tokens | us | TFLOP/s | cuBLAS f16 us | cuBLAS TFLOP/s | x cuBLAS | error vs cuBLAS |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   std::string mm = "[";
-  const int batch[] = {1, 8, 16, 64, 128, 512};
+  const int batch[] = {1, 4, 8, 16, 64, 128, 512};
   for (int32_t type : {QINFER_TYPE_Q4_0, QINFER_TYPE_Q8_0}) {
     for (const Shape &s : {ffn, Shape{4096, 4096}}) {
       Weights w(type, s.rows, s.cols, gen);

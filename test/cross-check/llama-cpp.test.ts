@@ -12,20 +12,11 @@ import { packageRoot } from '../../lib/binding.js';
 import { loadModel } from '../../lib/model.js';
 import { crossCheck, textSlices } from '../../scripts/cross-check-llama-cpp.mjs';
 import { SHAPES, writeRandomLlama } from '../../scripts/cross-check/random-llama.mjs';
+import { llamaCppUnavailable } from '../helpers/llama-cpp.js';
 import { ReferenceLlama } from '../helpers/llama-reference.js';
 import { normalizedError } from '../helpers/random.js';
 
-async function llamaCppLoads(): Promise<string | undefined> {
-  try {
-    const { getLlama } = await import('node-llama-cpp');
-    await (await getLlama({ gpu: false, build: 'never', logLevel: 'disabled' as never })).dispose();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-const unavailable = await llamaCppLoads();
+const unavailable = await llamaCppUnavailable();
 if (unavailable) console.log(`skipping the cross-check with llama.cpp: ${unavailable}`);
 
 // Largest logit difference (of the row's largest logit) between the two programs, measured 2026-11-24 on
