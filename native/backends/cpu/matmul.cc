@@ -16,9 +16,10 @@ constexpr uint64_t kChunkBytes = 192 << 10;  // weight bytes per chunk when many
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Activation scratch of the calling thread, reused across calls.
-uint8_t *act_scratch(size_t bytes) {
-  thread_local std::vector<uint8_t> buf;
+// Activation scratch of the calling thread, reused across calls (which = 0: quantized tokens, 1: packed).
+uint8_t *act_scratch(size_t bytes, int which) {
+  thread_local std::vector<uint8_t> bufs[2];
+  std::vector<uint8_t> &buf = bufs[which];
   if (buf.size() < bytes + 64) buf.resize(bytes + 64);
   uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
   return reinterpret_cast<uint8_t *>((p + 63) & ~uintptr_t(63));
@@ -33,7 +34,7 @@ void run_gemm(const GemmKernel &gk, ThreadPool &pool, const uint8_t *w, size_t w
   g.w_stride = w_stride;
   g.w_scale = w_scale;
   g.act_stride = size_t(round_up(int64_t(gk.act_bytes(cols)), 64));
-  uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens));
+  uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens), 0);
   g.act = act;
   g.y = y;
   g.ldy = ldy;
@@ -42,6 +43,15 @@ void run_gemm(const GemmKernel &gk, ThreadPool &pool, const uint8_t *w, size_t w
   pool.parallel_for(n_tokens, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; t++) gk.quantize_act(x + t * ldx, act + size_t(t) * g.act_stride, cols);
   });
+  if (gk.pack && n_tokens >= 4) {
+    const int64_t groups = n_tokens / 4;
+    g.packed_stride = size_t(round_up(int64_t(gk.pack_bytes(cols)), 64));
+    uint8_t *packed = act_scratch(g.packed_stride * size_t(groups), 1);
+    g.packed = packed;
+    pool.parallel_for(groups, 1, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; q++) gk.pack(act + size_t(4 * q) * g.act_stride, g.act_stride, cols, packed + size_t(q) * g.packed_stride);
+    });
+  }
 
   // Matrix-vector: ~8 chunks per thread balances shared cores. Batches: chunks that fit in L2.
   int64_t per_thread = n_tokens == 1 ? 8 : 2;
