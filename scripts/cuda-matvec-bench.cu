@@ -1,7 +1,7 @@
 // Kernel benchmark of the CUDA backend, all in one run: device-to-device copy bandwidth; matrix-vector GB/s
 // of every weight format (and of Q4_0/Q8_0 at the Llama-3-8B and TinyLlama shapes) as a fraction of it;
 // batched Q4_0/Q8_0 products in TFLOP/s against cuBLAS f16 on the same shape, checked against cuBLAS's
-// result. Prints Markdown tables; writes every figure as JSON to argv[1] when given; argv[2] = "batched"
+// result, after checking the 8-bit decode path against a host reference at odd shapes. Prints Markdown tables; writes every figure as JSON to argv[1] when given; argv[2] = "batched"
 // runs only the batched products (for a profiler).
 //   nvcc -O3 -arch=sm_90 -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
 //     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json
@@ -20,6 +20,7 @@
 #include <cuda_fp16.h>
 
 #include "backends/cuda/cuda-formats.cuh"
+#include "qinfer/blocks.h"
 #include "backends/cuda/cuda-kernels.h"
 
 using namespace qinfer::cuda;
@@ -159,6 +160,63 @@ float *device_random(size_t n, std::mt19937 &gen) {
   return d;
 }
 
+// Host reference of a Q4_0/Q8_0 product with activations rounded per 32-block as the CPU rounds them
+// (the decode path computes exactly that up to float summation order); exits on a mismatch.
+void check_decode_path(int32_t type, int64_t rows, int64_t cols, int tokens, std::mt19937 &gen) {
+  const uint64_t rb = row_bytes_of(type, cols);
+  std::vector<uint16_t> hw(rb * size_t(rows) / 2);
+  std::uniform_int_distribution<int> ub(0, 0xffff);
+  for (auto &v : hw) v = uint16_t((ub(gen) & 0xb3ff) | 0x3000);
+  std::vector<float> hx(size_t(tokens * cols)), xq(hx.size()), wf(size_t(rows * cols));
+  std::uniform_real_distribution<float> ud(-1.f, 1.f);
+  for (float &v : hx) v = ud(gen);
+  for (size_t b = 0; b < hx.size() / 32; b++) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(hx[32 * b + j]));
+    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f, dh = qinfer_half_to_f32(qinfer_f32_to_half(d));
+    for (int j = 0; j < 32; j++) xq[32 * b + j] = float(std::round(hx[32 * b + j] * id)) * dh;
+  }
+  const auto *bytes = reinterpret_cast<const uint8_t *>(hw.data());
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t b = 0; b < cols / 32; b++) {
+      const bool q4 = type == QINFER_TYPE_Q4_0;
+      const uint8_t *blk = bytes + r * rb + b * (q4 ? 18 : 34);
+      const float d = qinfer_half_to_f32(uint16_t(blk[0] | blk[1] << 8));
+      for (int j = 0; j < 32; j++) {
+        const int q = q4 ? (j < 16 ? (blk[2 + j] & 15) - 8 : (blk[2 + j - 16] >> 4) - 8) : int(int8_t(blk[2 + j]));
+        wf[r * cols + b * 32 + j] = float(q) * d;
+      }
+    }
+  uint8_t *w;
+  float *x, *y;
+  CHECK(cudaMalloc(&w, hw.size() * 2));
+  CHECK(cudaMalloc(&x, hx.size() * 4));
+  CHECK(cudaMalloc(&y, size_t(tokens * rows) * 4));
+  CHECK(cudaMemcpy(w, hw.data(), hw.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(x, hx.data(), hx.size() * 4, cudaMemcpyHostToDevice));
+  CHECK(launch_matmul(type, w, x, y, rows, cols, tokens, nullptr));
+  std::vector<float> hy(size_t(tokens * rows));
+  CHECK(cudaMemcpy(hy.data(), y, hy.size() * 4, cudaMemcpyDeviceToHost));
+  double err = 0, scale = 0;
+  for (int t = 0; t < tokens; t++)
+    for (int64_t r = 0; r < rows; r++) {
+      double ref = 0, mag = 0;
+      for (int64_t c = 0; c < cols; c++) {
+        ref += double(wf[r * cols + c]) * xq[t * cols + c];
+        mag += std::fabs(double(wf[r * cols + c]) * hx[t * cols + c]);
+      }
+      const double v = hy[size_t(t * rows + r)];
+      err = std::isfinite(v) ? std::max(err, std::fabs(v - ref)) : INFINITY;
+      scale = std::max(scale, mag);
+    }
+  for (void *p : {(void *)w, (void *)x, (void *)y}) CHECK(cudaFree(p));
+  if (!(err / scale < 1e-5)) {
+    std::fprintf(stderr, "decode path wrong: type %d, %lld x %lld, %d tokens: error %.2e\n", type, (long long)rows, (long long)cols, tokens,
+                 err / scale);
+    std::exit(1);
+  }
+}
+
 struct Json {
   std::string s = "{";
   void field(const char *k, const std::string &v) { s += (s.size() > 1 ? ", \"" : "\"") + std::string(k) + "\": " + v; }
@@ -179,6 +237,10 @@ int main(int argc, char **argv) {
   CHECK(cudaFree(ca));
   CHECK(cudaFree(cb));
   std::printf("%s: device-to-device copy %.0f GB/s (1 GiB, read + write)\n", prop.name, copy_gbs);
+  for (int32_t type : {QINFER_TYPE_Q4_0, QINFER_TYPE_Q8_0})
+    for (int tokens : {1, 3})
+      for (auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 512}, {131, 2304}, {4097, 4096}}) check_decode_path(type, rows, cols, tokens, gen);
+  std::printf("decode path (Q4_0, Q8_0; 1 and 3 tokens; 37 x 512, 131 x 2304, 4097 x 4096) matches the host reference\n");
   Json json;
   json.field("device", "\"" + std::string(prop.name) + "\"");
   json.field("copy_gbs", std::to_string(copy_gbs));

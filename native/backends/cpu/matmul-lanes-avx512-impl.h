@@ -97,6 +97,7 @@ inline void store_row_sums(__m512 v, float *y) {
 template <class F, int R>
 void lane_matvec(const GemmArgs &g, int64_t r, int64_t t) {
   const int64_t nb = g.cols / 32;
+  const size_t ahead = prefetch_distance(g.w_stride, 4 * R);
   const typename F::Block *w[R][4];
   for (int k = 0; k < R; k++)
     for (int i = 0; i < 4; i++) w[k][i] = reinterpret_cast<const typename F::Block *>(g.w + size_t(r + 4 * k + i) * g.w_stride);
@@ -113,7 +114,7 @@ void lane_matvec(const GemmArgs &g, int64_t r, int64_t t) {
       __m512i lo, hi;
       F::load(w[k], b, lo, hi);
       if (b % 2 == 0)
-        for (int i = 0; i < 4; i++) prefetch_ahead(w[k][i] + b, 64);
+        for (int i = 0; i < 4; i++) prefetch_ahead(w[k][i] + b, 64, ahead);
       __m512i s = dot_u8s8_512(dot_u8s8_512(_mm512_setzero_si512(), lo, xlo), hi, xhi);
       __m512 p = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), dx, off);
       acc[k] = _mm512_fmadd_ps(p, lane_scales(w[k], b), acc[k]);

@@ -29,7 +29,9 @@ __device__ __forceinline__ int xw(const XPair &x, int i) {
 // Two Q4_0 blocks (36 bytes, 9 words): d0 | qs0[0..1], qs0[2..13], qs0[14..15] | d1, qs1[0..15].
 struct PairQ4_0 {
   static constexpr int kWords = 9;
-  static constexpr int kStages = 5;  // chunks per warp in flight (one being summed): ~4.5 KB per warp
+  // Two rows per unit, so each activation load serves two rows' weights; units per warp in flight
+  // (one being summed): ~4.5 KB per warp.
+  static constexpr int kRows = 2, kStages = 3;
   __device__ static float dot(const uint32_t (&w)[kWords], const XPair &x) {
     int s0 = 0, s1 = 0;
 #pragma unroll
@@ -50,7 +52,7 @@ struct PairQ4_0 {
 // Two Q8_0 blocks (68 bytes, 17 words): d0 | qs0[0..1], ..., qs0[30..31] | d1, qs1[0..31].
 struct PairQ8_0 {
   static constexpr int kWords = 17;
-  static constexpr int kStages = 3;
+  static constexpr int kRows = 1, kStages = 3;
   __device__ static float dot(const uint32_t (&w)[kWords], const XPair &x) {
     int s0 = 0, s1 = 0;
 #pragma unroll
@@ -86,31 +88,39 @@ __device__ __forceinline__ void quantize_block(const float *x, XPair *pair, int 
   }
 }
 
-// Each warp owns a run of consecutive rows and walks them in chunks of 32 pairs (one per lane),
-// kStages chunks in flight; the block first rounds every token's activations into shared memory.
+// Each warp owns a run of consecutive rows and walks them in units of kRows rows x 32 pairs (one pair
+// per lane and row), kStages units in flight; the block first rounds every token's activations into
+// shared memory.
 template <class P, int NT>
 __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const uint8_t *__restrict__ w, uint64_t row_bytes, const float *__restrict__ x,
                                                          float *__restrict__ y, int64_t rows, int cols, int tokens) {
-  constexpr int kPairBytes = P::kWords * 4, kChunkBytes = kWarp * kPairBytes, kStages = P::kStages;
+  constexpr int kPairBytes = P::kWords * 4, kChunkBytes = kWarp * kPairBytes, kStages = P::kStages, kRows = P::kRows;
+  constexpr int kUnitBytes = kRows * kChunkBytes;
   extern __shared__ int4 smem[];
   const int ppr = cols / 64, chunks = (ppr + kWarp - 1) / kWarp;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   XPair *xs = reinterpret_cast<XPair *>(smem);
-  uint8_t *wbuf = reinterpret_cast<uint8_t *>(xs + NT * ppr) + warp * kStages * kChunkBytes;
+  uint8_t *wbuf = reinterpret_cast<uint8_t *>(xs + NT * ppr) + warp * kStages * kUnitBytes;
   // Rows split as evenly as integers allow over every warp of the grid.
   const int64_t n_warps = int64_t(gridDim.x) * (blockDim.x / kWarp), gw = int64_t(blockIdx.x) * (blockDim.x / kWarp) + warp;
-  const int64_t r0 = gw * rows / n_warps, n_units = ((gw + 1) * rows / n_warps - r0) * chunks;
+  const int64_t r0 = gw * rows / n_warps, r1 = (gw + 1) * rows / n_warps;
+  const int64_t n_units = (r1 - r0 + kRows - 1) / kRows * chunks;
 
-  // Units (row, chunk) in order; the issuing side runs kStages - 1 units ahead of the summing side.
+  // Units (row group, chunk) in order; the issuing side runs kStages - 1 units ahead of the summing side.
+  // A last group past r1 (odd rows) copies and sums only its real rows.
   int64_t issue_row = r0;
   int issue_c = 0;
   auto issue = [&](int64_t u) {
     if (u < n_units) {
       const int n16 = min(kWarp, ppr - issue_c * kWarp) * kPairBytes / 16;
-      const uint8_t *src = w + uint64_t(issue_row) * row_bytes + uint64_t(issue_c) * kChunkBytes;
-      uint8_t *dst = wbuf + (u % kStages) * kChunkBytes;
-      for (int i = lane; i < n16; i += kWarp) cp_async16(dst + 16 * i, src + 16 * i);
-      if (++issue_c == chunks) issue_c = 0, issue_row++;
+#pragma unroll
+      for (int rr = 0; rr < kRows; rr++) {
+        if (issue_row + rr >= r1) break;
+        const uint8_t *src = w + uint64_t(issue_row + rr) * row_bytes + uint64_t(issue_c) * kChunkBytes;
+        uint8_t *dst = wbuf + (u % kStages) * kUnitBytes + rr * kChunkBytes;
+        for (int i = lane; i < n16; i += kWarp) cp_async16(dst + 16 * i, src + 16 * i);
+      }
+      if (++issue_c == chunks) issue_c = 0, issue_row += kRows;
     }
     cp_async_commit();  // an empty group keeps the wait counts uniform
   };
@@ -126,9 +136,11 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const u
   }
   __syncthreads();
 
-  float acc[NT];
+  float acc[kRows][NT];
 #pragma unroll
-  for (int t = 0; t < NT; t++) acc[t] = 0.f;
+  for (int rr = 0; rr < kRows; rr++)
+#pragma unroll
+    for (int t = 0; t < NT; t++) acc[rr][t] = 0.f;
   int64_t row = r0;
   int c = 0;
   for (int64_t u = 0; u < n_units; u++) {
@@ -137,25 +149,34 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const u
     __syncwarp();
     const int p = c * kWarp + lane;
     if (p < ppr) {
-      const uint32_t *src = reinterpret_cast<const uint32_t *>(wbuf + (u % kStages) * kChunkBytes) + lane * P::kWords;
-      uint32_t wv[P::kWords];
+      uint32_t wv[kRows][P::kWords];
 #pragma unroll
-      for (int i = 0; i < P::kWords; i++) wv[i] = src[i];
+      for (int rr = 0; rr < kRows; rr++) {
+        const uint32_t *src = reinterpret_cast<const uint32_t *>(wbuf + (u % kStages) * kUnitBytes + rr * kChunkBytes) + lane * P::kWords;
+#pragma unroll
+        for (int i = 0; i < P::kWords; i++) wv[rr][i] = src[i];  // a missing last row reads stale words: never stored
+      }
 #pragma unroll
       for (int t = 0; t < NT; t++)
-        if (t < tokens) acc[t] += P::dot(wv, xs[t * ppr + p]);
+        if (t < tokens) {
+          const XPair xp = xs[t * ppr + p];
+#pragma unroll
+          for (int rr = 0; rr < kRows; rr++) acc[rr][t] += P::dot(wv[rr], xp);
+        }
     }
     __syncwarp();  // the buffer is refilled by the next iteration's issue
     if (++c == chunks) {
 #pragma unroll
-      for (int t = 0; t < NT; t++) {
-        float s = acc[t];
-        for (int off = kWarp / 2; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-        if (lane == 0 && t < tokens) y[int64_t(t) * rows + row] = s;
-        acc[t] = 0.f;
-      }
+      for (int rr = 0; rr < kRows; rr++)
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+          float s = acc[rr][t];
+          for (int off = kWarp / 2; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+          if (lane == 0 && t < tokens && row + rr < r1) y[int64_t(t) * rows + row + rr] = s;
+          acc[rr][t] = 0.f;
+        }
       c = 0;
-      row++;
+      row += kRows;
     }
   }
 }
@@ -166,7 +187,7 @@ cudaError_t launch_for(const uint8_t *w, const float *x, float *y, int64_t rows,
   int device = 0, smem_max = 0;
   cudaGetDevice(&device);
   cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-  const int64_t x_bytes = NT * (cols / 64) * int64_t(sizeof(XPair)), warp_bytes = int64_t(P::kStages) * kWarp * P::kWords * 4;
+  const int64_t x_bytes = NT * (cols / 64) * int64_t(sizeof(XPair)), warp_bytes = int64_t(P::kStages) * P::kRows * kWarp * P::kWords * 4;
   // Up to 32 warps for one or two tokens (more tokens hold more accumulators: fewer, fatter threads), fewer when
   // rows are few so that the blocks still spread over every multiprocessor.
   int sms = 0;
