@@ -31,7 +31,7 @@ class CpuModelOps : public ModelOps {
   int32_t threads() const override { return pool_.size(); }
 
   void matmul(const Weight &w, const float *x, int64_t n, float *y) override {
-    if (w.type == QINFER_TYPE_W8A8) return cpu::matmul_w8a8(k_, pool_, w.data, w.scale, w.rows, w.cols, x, w.cols, n, y, w.rows);
+    if (w.type == QINFER_TYPE_W8A8) return cpu::matmul_w8a8(k_, pool_, w.data, w.scale, w.rows, w.cols, x, w.cols, n, y, w.rows, w.act_scale);
     cpu::matmul(k_, pool_, w.type, w.data, w.rows, w.cols, x, w.cols, n, y, w.rows);
   }
 

@@ -119,6 +119,7 @@ Kernels make_table() {
            QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K, QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K,
            QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS, QINFER_TYPE_Q3_32, QINFER_TYPE_Q2_32>(k);
   k.w8a8 = GemmKernel{w8a8_act_bytes, quant::w8a8_quantize_act, w8a8_gemm_ref};
+  k.w8a8_static_act = quant::w8a8_quantize_act_static;
   k.add_f32 = add_f32;
   k.dot_f32 = dot_f32;
   k.dot_f16 = dot_f16;

@@ -39,6 +39,9 @@ struct GemmKernel {
   void (*pack)(const uint8_t *act, size_t act_stride, int64_t cols, uint8_t *out) = nullptr;
 };
 
+// W8A8 static: w8a8.quantize_act with a scale fixed in advance (same layout, values beyond the range clamped).
+using W8a8StaticActFn = void (*)(const float *x, float scale, void *act, int64_t cols);
+
 struct Kernels {
   Isa isa;
   // Indexed by type slot (qinfer_type_slot: the ggml id, qinfer's own block formats after ggml's);
@@ -46,6 +49,7 @@ struct Kernels {
   GemmKernel gemm[QINFER_TYPE_SLOT_COUNT];
   // qinfer's W8A8 (type id QINFER_TYPE_W8A8, outside the ggml-indexed table above).
   GemmKernel w8a8;
+  W8a8StaticActFn w8a8_static_act;
 
   // Float primitives the operators are built from.
   void (*add_f32)(const float *a, const float *b, float *dst, int64_t n);
