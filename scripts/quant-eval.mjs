@@ -42,12 +42,12 @@ const MB = 1024 * 1024;
 // "q3_32 --tensor-type token_embd.weight=q8_0" -> "q3_32, token_embd q8_0"; "q4_0 --pure" -> "q4_0 (pure)".
 const label = (format) => format.replace(' --pure', ' (pure)').replace(/ --tensor-type (\S+?)(\.weight)?=(\S+)/g, ', $1 $3');
 function printTable(rows) {
-  console.log('| format | method | bits/weight | size (MB) | perplexity | mean KL | p99 KL | top-1 | time (s) | peak RSS (MB) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| format | method | bits/weight | size (MB) | windows | perplexity | mean KL | p99 KL | top-1 | time (s) | peak RSS (MB) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const num = (v, digits, scale = 1) => (v === undefined ? '—' : (v / scale).toFixed(digits));
   for (const r of [...rows].sort((a, b) => b.bitsPerWeight - a.bitsPerWeight || a.kld - b.kld)) {
     console.log(
-      `| ${label(r.format)} | ${r.method} | ${r.bitsPerWeight.toFixed(3)} | ${num(r.bytes, 1, MB)} | ${r.perplexity.toFixed(3)} | ${r.kld.toFixed(4)} | ` +
+      `| ${label(r.format)} | ${r.method} | ${r.bitsPerWeight.toFixed(3)} | ${num(r.bytes, 1, MB)} | ${r.windows ?? '—'} | ${r.perplexity.toFixed(3)} | ${r.kld.toFixed(4)} | ` +
         `${r.p99Approximate ? '≈' : ''}${r.kldP99.toFixed(3)} | ${r.top1.toFixed(3)} | ${num(r.seconds, 1)} | ${num(r.peakRssBytes, 0, MB)} |`,
     );
   }
@@ -134,7 +134,7 @@ for (const e of entries) models.push(await open(e.path));
 const t0 = performance.now();
 const save = (results) => {
   const rows = entries.map((e, i) => ({
-    method: e.method, format: e.format, bitsPerWeight: e.bitsPerWeight, bytes: e.bytes, perplexity: results[i].perplexity,
+    windows: results[i].windows, method: e.method, format: e.format, bitsPerWeight: e.bitsPerWeight, bytes: e.bytes, perplexity: results[i].perplexity,
     kld: results[i].kld.mean, kldP99: results[i].kld.p99, top1: results[i].top1, seconds: e.seconds, peakRssBytes: e.peakRssBytes,
   }));
   const windows = results[0].windows;
