@@ -154,7 +154,10 @@ export interface NativeBinding {
   cpuKernelIsa(): 'generic' | 'avx2' | 'avx512' | 'avx512vnni';
   /** y[t * rows + r] = W row r . x token t, on the default thread pool (tests; synchronous). */
   cpuMatmul(type: number, weights: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number): Float32Array;
-  cpuMatmulW8a8(weights: Int8Array, scales: Float32Array, rows: number, cols: number, x: Float32Array, nTokens: number): Float32Array;
+  /** W8A8 product; actScale > 0 quantizes the tokens with that fixed scale (W8A8 static), else each with its own. */
+  cpuMatmulW8a8(weights: Int8Array, scales: Float32Array, rows: number, cols: number, x: Float32Array, nTokens: number, actScale?: number): Float32Array;
+  /** The clipping threshold a W8A8 static activation calibrator picks for these values (see native/quant/act-calibrators.h). */
+  actCalibrationClip(values: Float32Array, calibrator: string, percentile?: number): number;
   /** Drives a fresh ThreadPool of `threads` (tests): see native/napi/thread-pool-probe.cc. */
   threadPoolProbe(options: { threads: number; jobs: number; n: number; grain: number; throwAt: number }): {
     hits: Int32Array;
@@ -209,7 +212,19 @@ export interface NativeQuantizeJob {
   /** Output ggml type of each input tensor, in file order. */
   types: Int32Array;
   metadata: Array<{ key: string; type: 'u32'; value: number } | { key: string; type: 'string'; value: string }>;
-  method: { imatrix: boolean; gptq: boolean; awq: boolean; damp?: number; actOrder?: boolean; awqGrid?: number };
+  method: {
+    imatrix: boolean;
+    gptq: boolean;
+    awq: boolean;
+    damp?: number;
+    actOrder?: boolean;
+    awqGrid?: number;
+    /** W8A8 static: calibrator name, its percentile, and SmoothQuant's alpha (absent: no smoothing). */
+    w8a8Static?: boolean;
+    actCalibrator?: string;
+    actPercentile?: number;
+    smoothAlpha?: number;
+  };
   calibration?: Int32Array;
   context?: number;
   samples?: number;

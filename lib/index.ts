@@ -42,3 +42,4 @@ export {
   type QuantizeProgress,
   type QuantizeResult,
 } from './quantize.js';
+export { runDemo, DEMO_FORMATS, DEMO_MODEL, type DemoOptions, type DemoResult, type DemoRow } from './demo.js';

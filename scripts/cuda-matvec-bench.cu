@@ -1,7 +1,8 @@
 // Kernel benchmark of the CUDA backend, all in one run: device-to-device copy bandwidth; matrix-vector GB/s
 // of every weight format (and of Q4_0/Q8_0 at the Llama-3-8B and TinyLlama shapes) as a fraction of it;
 // batched Q4_0/Q8_0 products in TFLOP/s against cuBLAS f16 on the same shape, checked against cuBLAS's
-// result. Prints Markdown tables; writes every figure as JSON to argv[1] when given.
+// result, after checking the 8-bit decode path against a host reference at odd shapes. Prints Markdown tables; writes every figure as JSON to argv[1] when given; argv[2] = "batched"
+// runs only the batched products (for a profiler).
 //   nvcc -O3 -arch=sm_90 -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
 //     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json
 // cuBLAS is opened with dlopen (libcublas.so.13 or .12 beside the driver's toolkit): the benchmark alone
@@ -19,6 +20,7 @@
 #include <cuda_fp16.h>
 
 #include "backends/cuda/cuda-formats.cuh"
+#include "qinfer/blocks.h"
 #include "backends/cuda/cuda-kernels.h"
 
 using namespace qinfer::cuda;
@@ -58,19 +60,17 @@ struct Cublas {
   }
 };
 
-// Median over 15 batches of the mean time of `per_batch` back-to-back calls (the rate a decode step sees).
-template <class F>
-double median_us(F &&f, int per_batch) {
+// Median over 15 runs of batch() on `stream`, in microseconds per call (batch() makes `per_batch` calls).
+template <class B>
+double median_per_call_us(cudaStream_t stream, int per_batch, B &&batch) {
   cudaEvent_t a, b;
   CHECK(cudaEventCreate(&a));
   CHECK(cudaEventCreate(&b));
-  for (int i = 0; i < per_batch; i++) f(i);
   std::vector<double> us;
-  int call = 0;
   for (int r = 0; r < 15; r++) {
-    CHECK(cudaEventRecord(a));
-    for (int i = 0; i < per_batch; i++) f(call++);
-    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventRecord(a, stream));
+    batch();
+    CHECK(cudaEventRecord(b, stream));
     CHECK(cudaEventSynchronize(b));
     float ms;
     CHECK(cudaEventElapsedTime(&ms, a, b));
@@ -80,6 +80,38 @@ double median_us(F &&f, int per_batch) {
   CHECK(cudaEventDestroy(b));
   std::sort(us.begin(), us.end());
   return us[us.size() / 2];
+}
+
+// The mean time of `per_batch` back-to-back calls f(i) after a warm-up batch, median of 15.
+template <class F>
+double median_us(F &&f, int per_batch) {
+  for (int i = 0; i < per_batch; i++) f(i);
+  int call = 0;
+  return median_per_call_us(nullptr, per_batch, [&] {
+    for (int i = 0; i < per_batch; i++) f(call++);
+  });
+}
+
+// The same for `per_batch` calls captured once into a CUDA graph and replayed: device time without the
+// host's launch gaps, as a captured decode step runs. f(i, stream) enqueues call i.
+template <class F>
+double graph_us(F &&f, int per_batch) {
+  cudaStream_t s;
+  CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  f(0, s);  // first call outside the capture: kernel attributes are set once, there
+  CHECK(cudaStreamSynchronize(s));
+  cudaGraph_t g;
+  cudaGraphExec_t ge;
+  CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  for (int i = 0; i < per_batch; i++) f(i, s);
+  CHECK(cudaStreamEndCapture(s, &g));
+  CHECK(cudaGraphInstantiate(&ge, g, 0));
+  CHECK(cudaGraphLaunch(ge, s));
+  const double us = median_per_call_us(s, per_batch, [&] { CHECK(cudaGraphLaunch(ge, s)); });
+  CHECK(cudaGraphExecDestroy(ge));
+  CHECK(cudaGraphDestroy(g));
+  CHECK(cudaStreamDestroy(s));
+  return us;
 }
 
 uint64_t row_bytes_of(int32_t type, int64_t cols) {
@@ -128,6 +160,63 @@ float *device_random(size_t n, std::mt19937 &gen) {
   return d;
 }
 
+// Host reference of a Q4_0/Q8_0 product with activations rounded per 32-block as the CPU rounds them
+// (the decode path computes exactly that up to float summation order); exits on a mismatch.
+void check_decode_path(int32_t type, int64_t rows, int64_t cols, int tokens, std::mt19937 &gen) {
+  const uint64_t rb = row_bytes_of(type, cols);
+  std::vector<uint16_t> hw(rb * size_t(rows) / 2);
+  std::uniform_int_distribution<int> ub(0, 0xffff);
+  for (auto &v : hw) v = uint16_t((ub(gen) & 0xb3ff) | 0x3000);
+  std::vector<float> hx(size_t(tokens * cols)), xq(hx.size()), wf(size_t(rows * cols));
+  std::uniform_real_distribution<float> ud(-1.f, 1.f);
+  for (float &v : hx) v = ud(gen);
+  for (size_t b = 0; b < hx.size() / 32; b++) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(hx[32 * b + j]));
+    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f, dh = qinfer_half_to_f32(qinfer_f32_to_half(d));
+    for (int j = 0; j < 32; j++) xq[32 * b + j] = float(std::round(hx[32 * b + j] * id)) * dh;
+  }
+  const auto *bytes = reinterpret_cast<const uint8_t *>(hw.data());
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t b = 0; b < cols / 32; b++) {
+      const bool q4 = type == QINFER_TYPE_Q4_0;
+      const uint8_t *blk = bytes + r * rb + b * (q4 ? 18 : 34);
+      const float d = qinfer_half_to_f32(uint16_t(blk[0] | blk[1] << 8));
+      for (int j = 0; j < 32; j++) {
+        const int q = q4 ? (j < 16 ? (blk[2 + j] & 15) - 8 : (blk[2 + j - 16] >> 4) - 8) : int(int8_t(blk[2 + j]));
+        wf[r * cols + b * 32 + j] = float(q) * d;
+      }
+    }
+  uint8_t *w;
+  float *x, *y;
+  CHECK(cudaMalloc(&w, hw.size() * 2));
+  CHECK(cudaMalloc(&x, hx.size() * 4));
+  CHECK(cudaMalloc(&y, size_t(tokens * rows) * 4));
+  CHECK(cudaMemcpy(w, hw.data(), hw.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(x, hx.data(), hx.size() * 4, cudaMemcpyHostToDevice));
+  CHECK(launch_matmul(type, w, x, y, rows, cols, tokens, nullptr));
+  std::vector<float> hy(size_t(tokens * rows));
+  CHECK(cudaMemcpy(hy.data(), y, hy.size() * 4, cudaMemcpyDeviceToHost));
+  double err = 0, scale = 0;
+  for (int t = 0; t < tokens; t++)
+    for (int64_t r = 0; r < rows; r++) {
+      double ref = 0, mag = 0;
+      for (int64_t c = 0; c < cols; c++) {
+        ref += double(wf[r * cols + c]) * xq[t * cols + c];
+        mag += std::fabs(double(wf[r * cols + c]) * hx[t * cols + c]);
+      }
+      const double v = hy[size_t(t * rows + r)];
+      err = std::isfinite(v) ? std::max(err, std::fabs(v - ref)) : INFINITY;
+      scale = std::max(scale, mag);
+    }
+  for (void *p : {(void *)w, (void *)x, (void *)y}) CHECK(cudaFree(p));
+  if (!(err / scale < 1e-5)) {
+    std::fprintf(stderr, "decode path wrong: type %d, %lld x %lld, %d tokens: error %.2e\n", type, (long long)rows, (long long)cols, tokens,
+                 err / scale);
+    std::exit(1);
+  }
+}
+
 struct Json {
   std::string s = "{";
   void field(const char *k, const std::string &v) { s += (s.size() > 1 ? ", \"" : "\"") + std::string(k) + "\": " + v; }
@@ -148,6 +237,10 @@ int main(int argc, char **argv) {
   CHECK(cudaFree(ca));
   CHECK(cudaFree(cb));
   std::printf("%s: device-to-device copy %.0f GB/s (1 GiB, read + write)\n", prop.name, copy_gbs);
+  for (int32_t type : {QINFER_TYPE_Q4_0, QINFER_TYPE_Q8_0})
+    for (int tokens : {1, 3})
+      for (auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 512}, {131, 2304}, {4097, 4096}}) check_decode_path(type, rows, cols, tokens, gen);
+  std::printf("decode path (Q4_0, Q8_0; 1 and 3 tokens; 37 x 512, 131 x 2304, 4097 x 4096) matches the host reference\n");
   Json json;
   json.field("device", "\"" + std::string(prop.name) + "\"");
   json.field("copy_gbs", std::to_string(copy_gbs));
@@ -165,21 +258,25 @@ int main(int argc, char **argv) {
   const int32_t types[] = {QINFER_TYPE_F32, QINFER_TYPE_F16, QINFER_TYPE_BF16, QINFER_TYPE_Q8_0, QINFER_TYPE_Q4_0,
                            QINFER_TYPE_Q4_1, QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K,
                            QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K, QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS};
-  std::printf("\nmatrix-vector (1 token), mean of 20 back-to-back products over rotated weight copies, median of 15\n\n");
-  std::printf("| format | rows x cols | weight MiB | us | GB/s | of copy |\n| --- | --- | --- | --- | --- | --- |\n");
+  std::printf("\nmatrix-vector (1 token): 20 products over rotated weight copies captured in a CUDA graph, median of 15\n"
+              "replays (GB/s from it); 'stream us' launches the same 20 one by one (host launch gaps included)\n\n");
+  std::printf("| format | rows x cols | weight MiB | us | GB/s | of copy | stream us |\n| --- | --- | --- | --- | --- | --- | --- |\n");
   std::string mv = "[";
-  for (size_t f = 0; f < sizeof types / sizeof types[0]; f++) {
+  const bool batched_only = argc > 2 && std::string(argv[2]) == "batched";
+  for (size_t f = 0; f < (batched_only ? 0 : sizeof types / sizeof types[0]); f++) {
     const bool model_shapes = types[f] == QINFER_TYPE_Q4_0 || types[f] == QINFER_TYPE_Q8_0 || types[f] == QINFER_TYPE_F16;
     for (const Shape &s : shapes) {
       if (!model_shapes && (s.rows != ffn.rows || s.cols != ffn.cols)) continue;
       Weights w(types[f], s.rows, s.cols, gen);
-      const double us = median_us([&](int i) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, nullptr)); }, 20);
+      const double us = graph_us([&](int i, cudaStream_t st) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, st)); }, 20);
+      const double stream_us = median_us([&](int i) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, nullptr)); }, 20);
       const double gbs = double(w.bytes + s.cols * 4 + s.rows * 4) / (us * 1e3);
-      std::printf("| %s | %lld x %lld | %.1f | %.1f | %.0f | %.0f%% |\n", names[f], (long long)s.rows, (long long)s.cols, w.bytes / 1048576.0,
-                  us, gbs, 100.0 * gbs / copy_gbs);
-      char buf[256];
-      std::snprintf(buf, sizeof buf, "%s{\"format\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"us\": %.2f, \"gbs\": %.1f, \"of_copy\": %.4f}",
-                    mv.size() > 1 ? ", " : "", names[f], (long long)s.rows, (long long)s.cols, us, gbs, gbs / copy_gbs);
+      std::printf("| %s | %lld x %lld | %.1f | %.1f | %.0f | %.0f%% | %.1f |\n", names[f], (long long)s.rows, (long long)s.cols,
+                  w.bytes / 1048576.0, us, gbs, 100.0 * gbs / copy_gbs, stream_us);
+      char buf[320];
+      std::snprintf(buf, sizeof buf,
+                    "%s{\"format\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"us\": %.2f, \"gbs\": %.1f, \"of_copy\": %.4f, \"stream_us\": %.2f}",
+                    mv.size() > 1 ? ", " : "", names[f], (long long)s.rows, (long long)s.cols, us, gbs, gbs / copy_gbs, stream_us);
       mv += buf;
     }
   }
@@ -194,7 +291,7 @@ int main(int argc, char **argv) {
   std::printf("| format | rows x cols | tokens | us | TFLOP/s | cuBLAS f16 us | cuBLAS TFLOP/s | x cuBLAS | error vs cuBLAS |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   std::string mm = "[";
-  const int batch[] = {1, 8, 16, 64, 128, 512};
+  const int batch[] = {1, 4, 8, 16, 64, 128, 512};
   for (int32_t type : {QINFER_TYPE_Q4_0, QINFER_TYPE_Q8_0}) {
     for (const Shape &s : {ffn, Shape{4096, 4096}}) {
       Weights w(type, s.rows, s.cols, gen);

@@ -4,6 +4,7 @@ import { runCommand } from './run-command.js';
 
 const commands: Record<string, () => Promise<{ default: (argv: string[]) => Promise<number> }>> = {
   bench: () => import('./commands/bench.js'),
+  demo: () => import('./commands/demo.js'),
   probe: () => import('./commands/probe.js'),
   convert: () => import('./commands/convert.js'),
   tokenize: () => import('./commands/tokenize.js'),
@@ -16,6 +17,8 @@ const commands: Record<string, () => Promise<{ default: (argv: string[]) => Prom
 const usage = `qinfer <command> [options]
 
 Commands:
+  demo [--formats q4_0,...] [--json]
+                    quantize the packaged dictionary model, compare the formats, write an entry
   bench <model> [--threads N] [--json]
                     prompt (512 tokens) and generation (128 tokens) throughput
   bench --kernels [--json]

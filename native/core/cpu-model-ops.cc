@@ -31,7 +31,7 @@ class CpuModelOps : public ModelOps {
   int32_t threads() const override { return pool_.size(); }
 
   void matmul(const Weight &w, const float *x, int64_t n, float *y) override {
-    if (w.type == QINFER_TYPE_W8A8) return cpu::matmul_w8a8(k_, pool_, w.data, w.scale, w.rows, w.cols, x, w.cols, n, y, w.rows);
+    if (w.type == QINFER_TYPE_W8A8) return cpu::matmul_w8a8(k_, pool_, w.data, w.scale, w.rows, w.cols, x, w.cols, n, y, w.rows, w.act_scale);
     cpu::matmul(k_, pool_, w.type, w.data, w.rows, w.cols, x, w.cols, n, y, w.rows);
   }
 
@@ -39,8 +39,9 @@ class CpuModelOps : public ModelOps {
     cpu::get_rows(w.type, w.data, w.rows, w.cols, ids, n, out);
   }
 
+  // Rows and elements split over the pool, so that batches do not leave the other threads idle.
   void rms_norm(const float *x, const float *g, int64_t n, int64_t dim, float eps, float *y) override {
-    cpu::rms_norm(k_, x, g, y, n, dim, eps);
+    pool_.parallel_for(n, 4, [&](int64_t r0, int64_t r1) { cpu::rms_norm(k_, x + r0 * dim, g, y + r0 * dim, r1 - r0, dim, eps); });
   }
 
   void rope(float *x, int64_t n, int32_t n_heads, const int32_t *pos, const RopeParams &p) override {
@@ -64,7 +65,9 @@ class CpuModelOps : public ModelOps {
     cpu::attention(k_, pool_, q, n, queries_.data(), cpu_shape(s), out);
   }
 
-  void swiglu(float *gate, const float *up, int64_t n) override { cpu::silu_mul(gate, up, gate, n); }
+  void swiglu(float *gate, const float *up, int64_t n) override {
+    pool_.parallel_for(n, 16384, [&](int64_t i0, int64_t i1) { cpu::silu_mul(k_, gate + i0, up + i0, gate + i0, i1 - i0); });
+  }
 
   void add(float *x, const float *y, int64_t n) override { k_.add_f32(x, y, x, n); }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -72,6 +73,12 @@ Weight LlamaModel::bind(const std::vector<TensorSpec> &tensors, const std::strin
     const Weight s = bind(tensors, name + ".scale", rows, 1, true);
     if (s.type != QINFER_TYPE_F32) throw Error(QINFER_E_BAD_FILE, "tensor " + name + ".scale must be F32");
     w.scale = s.f32();
+    if (const Weight a = bind(tensors, name + ".act_scale", 1, 1, false)) {
+      if (a.type != QINFER_TYPE_F32) throw Error(QINFER_E_BAD_FILE, "tensor " + name + ".act_scale must be F32");
+      w.act_scale = a.f32()[0];
+      if (!std::isfinite(w.act_scale) || w.act_scale <= 0)
+        throw Error(QINFER_E_BAD_FILE, "tensor " + name + ".act_scale holds " + std::to_string(w.act_scale) + ", not a positive scale");
+    }
   }
   return w;
 }

@@ -37,6 +37,7 @@ struct Weight {
   int64_t rows = 0;
   size_t row_bytes = 0;
   const float *scale = nullptr;  // W8A8: one scale per row, from the companion tensor "<name>.scale"
+  float act_scale = 0;           // W8A8 static: the input's int8 scale from "<name>.act_scale" (0: per token)
   explicit operator bool() const { return data != nullptr; }
   const float *f32() const { return reinterpret_cast<const float *>(data); }
 };

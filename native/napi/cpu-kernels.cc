@@ -43,7 +43,8 @@ Napi::Value cpu_matmul(const Napi::CallbackInfo &info) {
   });
 }
 
-// cpuMatmulW8a8(weights (Int8Array rows * cols), scales (Float32Array rows), rows, cols, x, nTokens) -> as cpuMatmul.
+// cpuMatmulW8a8(weights (Int8Array rows * cols), scales (Float32Array rows), rows, cols, x, nTokens, actScale?) -> as
+// cpuMatmul; actScale > 0 quantizes the tokens with that fixed scale (W8A8 static).
 Napi::Value cpu_matmul_w8a8(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -55,8 +56,9 @@ Napi::Value cpu_matmul_w8a8(const Napi::CallbackInfo &info) {
     if (rows <= 0 || cols <= 0 || nt <= 0 || int64_t(x.ElementLength()) != cols * nt || int64_t(w.ElementLength()) != rows * cols ||
         int64_t(s.ElementLength()) != rows)
       throw Error(QINFER_E_INVALID_ARGUMENT, "cpuMatmulW8a8: weights, scales and x must hold rows * cols, rows and nTokens * cols elements");
+    const float act_scale = info[6].IsNumber() ? info[6].As<Napi::Number>().FloatValue() : 0.0f;
     Napi::Float32Array y = poisoned(env, size_t(rows * nt));
-    cpu::matmul_w8a8(cpu::kernels(), default_thread_pool(), w.Data(), s.Data(), rows, cols, x.Data(), cols, nt, y.Data(), rows);
+    cpu::matmul_w8a8(cpu::kernels(), default_thread_pool(), w.Data(), s.Data(), rows, cols, x.Data(), cols, nt, y.Data(), rows, act_scale);
     return y;
   });
 }

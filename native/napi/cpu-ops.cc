@@ -69,14 +69,14 @@ Napi::Value cpu_op(const Napi::CallbackInfo &info) {
       Napi::Float32Array x = copy_of(env, f32("x"));
       int64_t n = int64_t(num(a, "n"));
       require(n > 0 && x.ElementLength() % size_t(n) == 0, "softmax: x must hold whole rows");
-      cpu::softmax(x.Data(), int64_t(x.ElementLength()) / n, n);
+      cpu::softmax(k, x.Data(), int64_t(x.ElementLength()) / n, n);
       return x;
     }
     if (name == "siluMul") {
       auto g = f32("gate"), u = f32("up");
       require(g.ElementLength() == u.ElementLength(), "siluMul: lengths differ");
       Napi::Float32Array y = poisoned_copy(env, g.ElementLength());
-      cpu::silu_mul(g.Data(), u.Data(), y.Data(), int64_t(g.ElementLength()));
+      cpu::silu_mul(k, g.Data(), u.Data(), y.Data(), int64_t(g.ElementLength()));
       return y;
     }
     if (name == "getRows") {

@@ -70,6 +70,16 @@ QuantizeJob parse_job(Napi::Object o) {
   job.method.gptq_options.act_order = bool_field(m, "actOrder");
   job.method.gptq_options.damp = m.Get("damp").IsNumber() ? m.Get("damp").As<Napi::Number>().DoubleValue() : 0.01;
   job.method.awq_grid = m.Get("awqGrid").IsNumber() ? int_field(m, "awqGrid") : 20;
+  job.method.w8a8_static = bool_field(m, "w8a8Static");
+  if (job.method.w8a8_static) {
+    job.method.act_calibration.calibrator = quant::parse_act_calibrator(string_field(m, "actCalibrator"));
+    job.method.act_calibration.percentile = m.Get("actPercentile").As<Napi::Number>().DoubleValue();
+    job.method.smooth = m.Get("smoothAlpha").IsNumber();
+    if (job.method.smooth) job.method.smooth_alpha = m.Get("smoothAlpha").As<Napi::Number>().FloatValue();
+    const double pct = job.method.act_calibration.percentile;
+    if (!(pct > 0 && pct <= 100)) bad("quantize job: actPercentile must be in (0, 100]");
+    if (job.method.smooth && !(job.method.smooth_alpha >= 0 && job.method.smooth_alpha <= 1)) bad("quantize job: smoothAlpha must be in [0, 1]");
+  }
   job.threads = o.Get("threads").IsNumber() ? int_field(o, "threads") : 0;
   if (job.method.needs_calibration()) {
     job.calibration = int32_array(o.Get("calibration"), "calibration");

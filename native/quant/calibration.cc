@@ -89,16 +89,38 @@ InputStats make_input(int64_t cols, const CalibrationOptions &opt) {
 
 }  // namespace
 
-CalibrationStats calibrate(const LlamaModel &model, const std::vector<int32_t> &tokens, const CalibrationOptions &opt,
-                           const std::atomic<bool> *abort, const std::function<void(int64_t, int64_t)> &progress) {
+void observe_calibration(const LlamaModel &model, ModelOps &ops, const std::vector<int32_t> &tokens, int32_t context,
+                         const std::atomic<bool> *abort, const std::function<void(int64_t, int64_t)> &progress,
+                         const LinearObserver &observer) {
   const LlamaHparams &hp = model.hparams();
-  if (opt.context < 2) throw Error(QINFER_E_INVALID_ARGUMENT, "calibration windows need at least 2 tokens");
-  if (int64_t(tokens.size()) < opt.context)
-    throw Error(QINFER_E_INVALID_ARGUMENT, "calibration needs at least one window of " + std::to_string(opt.context) +
+  if (context < 2) throw Error(QINFER_E_INVALID_ARGUMENT, "calibration windows need at least 2 tokens");
+  if (int64_t(tokens.size()) < context)
+    throw Error(QINFER_E_INVALID_ARGUMENT, "calibration needs at least one window of " + std::to_string(context) +
                                                " tokens, got " + std::to_string(tokens.size()));
   for (int32_t t : tokens)
     if (t < 0 || t >= hp.n_vocab)
       throw Error(QINFER_E_INVALID_ARGUMENT, "calibration token id " + std::to_string(t) + " is outside the vocabulary");
+  const int64_t windows = int64_t(tokens.size()) / context, total = windows * context;
+  KvCache cache(hp, context, 1, QINFER_TYPE_F32);
+  LlamaForward forward(model, ops, cache, context);
+  forward.set_observer(observer);
+  std::vector<BatchToken> batch(static_cast<size_t>(context));
+  std::vector<float> logits(static_cast<size_t>(hp.n_vocab));
+  for (int64_t w = 0; w < windows; w++) {
+    for (int32_t p = 0; p < context; p++) {
+      batch[size_t(p)].token = tokens[size_t(w * context + p)];
+      batch[size_t(p)].pos = p;
+      batch[size_t(p)].seq = 0;
+      batch[size_t(p)].logits = p == context - 1;
+    }
+    if (!forward.eval(batch, logits.data(), abort)) throw Error(QINFER_E_ABORTED, "calibration was aborted");
+    if (progress) progress((w + 1) * context, total);
+  }
+}
+
+CalibrationStats calibrate(const LlamaModel &model, const std::vector<int32_t> &tokens, const CalibrationOptions &opt,
+                           const std::atomic<bool> *abort, const std::function<void(int64_t, int64_t)> &progress) {
+  const LlamaHparams &hp = model.hparams();
   CalibrationStats stats;
   stats.n_layer = hp.n_layer;
   const int64_t n_q = int64_t(hp.n_head) * hp.head_dim;
@@ -110,27 +132,13 @@ CalibrationStats calibrate(const LlamaModel &model, const std::vector<int32_t> &
   }
   stats.inputs.push_back(make_input(hp.n_embd, opt));
 
-  const int64_t windows = int64_t(tokens.size()) / opt.context, total = windows * opt.context;
+  const int64_t total = opt.context > 0 ? int64_t(tokens.size()) / opt.context * opt.context : 0;
   std::unique_ptr<ModelOps> ops = make_cpu_model_ops(opt.threads);
-  KvCache cache(hp, opt.context, 1, QINFER_TYPE_F32);
-  LlamaForward forward(model, *ops, cache, opt.context);
   Collector collector(stats, *ops, opt, total);
-  forward.set_observer([&](int32_t layer, LinearInput which, const float *x, int64_t n, int64_t cols) {
-    collector.observe(layer, which, x, n, cols);
-  });
-  std::vector<BatchToken> batch(static_cast<size_t>(opt.context));
-  std::vector<float> logits(static_cast<size_t>(hp.n_vocab));
-  for (int64_t w = 0; w < windows; w++) {
-    for (int32_t p = 0; p < opt.context; p++) {
-      batch[size_t(p)].token = tokens[size_t(w * opt.context + p)];
-      batch[size_t(p)].pos = p;
-      batch[size_t(p)].seq = 0;
-      batch[size_t(p)].logits = p == opt.context - 1;
-    }
-    if (!forward.eval(batch, logits.data(), abort)) throw Error(QINFER_E_ABORTED, "calibration was aborted");
-    stats.tokens += opt.context;
-    if (progress) progress(stats.tokens, total);
-  }
+  observe_calibration(model, *ops, tokens, opt.context, abort, [&](int64_t done, int64_t all) {
+    stats.tokens = done;
+    if (progress) progress(done, all);
+  }, [&](int32_t layer, LinearInput which, const float *x, int64_t n, int64_t cols) { collector.observe(layer, which, x, n, cols); });
   return stats;
 }
 

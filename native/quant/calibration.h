@@ -47,6 +47,13 @@ struct CalibrationStats {
   }
 };
 
+// The full-precision forward over `tokens` in windows of `context` (independent sequences) on `ops`, showing every
+// linear input to `observer`; progress(done, total) counts tokens. Throws on too few tokens or ids outside the
+// vocabulary, and Error(E_ABORTED) when `abort` is raised.
+void observe_calibration(const LlamaModel &model, ModelOps &ops, const std::vector<int32_t> &tokens, int32_t context,
+                         const std::atomic<bool> *abort, const std::function<void(int64_t, int64_t)> &progress,
+                         const LinearObserver &observer);
+
 // Runs the model over `tokens` in windows of options.context and collects the statistics. progress(done, total)
 // counts tokens; a raised abort flag throws Error(E_ABORTED).
 CalibrationStats calibrate(const LlamaModel &model, const std::vector<int32_t> &tokens, const CalibrationOptions &options,

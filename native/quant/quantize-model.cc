@@ -56,6 +56,10 @@ Role role_of(const std::string &name, bool tied_output) {
   return r;
 }
 
+// The matrices reading each layer input (LinearInput order).
+constexpr const char *kInputOps[4][3] = {{"attn_q", "attn_k", "attn_v"}, {"attn_output", nullptr, nullptr},
+                                         {"ffn_gate", "ffn_up", nullptr}, {"ffn_down", nullptr, nullptr}};
+
 struct Shape {
   int64_t rows, cols;
 };
@@ -103,7 +107,8 @@ class ModelQuantizer {
   }
 
   QuantizeReport run() {
-    if (job_.method.needs_calibration()) calibrate_model();
+    if (job_.method.w8a8_static) plan_static();
+    else if (job_.method.needs_calibration()) calibrate_model();
     if (job_.method.awq) search_awq();
     GgufWriteSpec spec;
     spec.path = job_.output;
@@ -117,8 +122,9 @@ class ModelQuantizer {
     const auto &tensors = file_->tensors();
     for (size_t k = 0; k < tensors.size(); k++) {
       if (job_.types[k] == QINFER_TYPE_W8A8) {
-        spec.tensors.push_back(plan_w8a8(tensors[k], false));
-        spec.tensors.push_back(plan_w8a8(tensors[k], true));
+        spec.tensors.push_back(plan_w8a8(tensors[k], W8a8Part::kRows));
+        spec.tensors.push_back(plan_w8a8(tensors[k], W8a8Part::kRowScales));
+        if (job_.method.w8a8_static) spec.tensors.push_back(plan_w8a8(tensors[k], W8a8Part::kActScale));
       } else {
         spec.tensors.push_back(plan_tensor(tensors[k], job_.types[k]));
       }
@@ -134,7 +140,7 @@ class ModelQuantizer {
     if (progress_) progress_({stage, done, total});
   }
 
-  void calibrate_model() {
+  LlamaModel open_model() const {
     std::vector<TensorSpec> specs;
     for (const GgufTensorInfo &t : file_->tensors()) {
       TensorSpec s;
@@ -145,7 +151,11 @@ class ModelQuantizer {
       s.bytes = t.bytes;
       specs.push_back(std::move(s));
     }
-    LlamaModel model(job_.input, job_.hparams, specs);
+    return LlamaModel(job_.input, job_.hparams, specs);
+  }
+
+  void calibrate_model() {
+    LlamaModel model = open_model();
     CalibrationOptions opt = job_.calibration_options;
     opt.hessian = job_.method.gptq;
     if (job_.method.awq && opt.samples <= 0) opt.samples = 128;
@@ -154,6 +164,37 @@ class ModelQuantizer {
       emit(QuantizeStage::kCalibrate, uint64_t(done), uint64_t(total));
     });
     report_.calibration_tokens = stats_->tokens;
+  }
+
+  // W8A8 static: the activation scales, and SmoothQuant's channel scales folded as AWQ's are (apply_awq).
+  void plan_static() {
+    W8a8StaticOptions opt;
+    opt.calibration = job_.method.act_calibration;
+    opt.smooth = job_.method.smooth;
+    opt.smooth_alpha = job_.method.smooth_alpha;
+    opt.context = job_.calibration_options.context;
+    opt.threads = job_.threads;
+    auto weight_max = [&](int32_t layer, LinearInput in) {
+      std::vector<float> m;
+      for (const char *op : kInputOps[int(in)]) {
+        if (!op) continue;
+        const std::string name = "blk." + std::to_string(layer) + "." + op + ".weight";
+        const GgufTensorInfo &t = tensor(name);
+        const Shape s = shape_of(t);
+        const std::vector<float> w = load_floats(*file_, t);
+        check_finite(name, w, s.cols);
+        m.resize(size_t(s.cols), 0.0f);
+        for (int64_t r = 0; r < s.rows; r++)
+          for (int64_t j = 0; j < s.cols; j++) m[size_t(j)] = std::max(m[size_t(j)], std::fabs(w[size_t(r * s.cols + j)]));
+      }
+      return m;
+    };
+    LlamaModel model = open_model();
+    static_ = plan_w8a8_static(model, job_.calibration, opt, weight_max, abort_, [&](int64_t done, int64_t total) {
+      emit(QuantizeStage::kCalibrate, uint64_t(done), uint64_t(total));
+    });
+    report_.calibration_tokens = int64_t(job_.calibration.size()) / opt.context * opt.context;
+    if (job_.method.smooth) awq_.scales = static_.smooth;
   }
 
   const GgufTensorInfo &tensor(const std::string &name) const {
@@ -184,8 +225,6 @@ class ModelQuantizer {
   void search_awq() {
     const LlamaHparams &hp = job_.hparams;
     awq_.scales.assign(size_t(hp.n_layer) * 4, {});
-    static const char *const kOps[4][3] = {{"attn_q", "attn_k", "attn_v"}, {"attn_output", nullptr, nullptr},
-                                          {"ffn_gate", "ffn_up", nullptr}, {"ffn_down", nullptr, nullptr}};
     const int64_t group = hp.n_head / hp.n_head_kv;
     for (int32_t il = 0; il < hp.n_layer; il++) {
       for (int in = 0; in < 4; in++) {
@@ -194,7 +233,7 @@ class ModelQuantizer {
         const InputStats &st = stats_->at(il, LinearInput(in));
         std::vector<std::vector<float>> floats;
         std::vector<AwqWeight> weights;
-        for (const char *op : kOps[in]) {
+        for (const char *op : kInputOps[in]) {
           if (!op) continue;
           const std::string name = "blk." + std::to_string(il) + "." + op + ".weight";
           const GgufTensorInfo &t = tensor(name);
@@ -291,27 +330,38 @@ class ModelQuantizer {
     quantize_rows(ot, x.data(), s.rows, s.cols, imp.empty() ? nullptr : imp.data(), dst, &default_thread_pool(), abort_);
   }
 
-  // W8A8 weights as two tensors: the int8 rows under the tensor's name and their F32 scales under "<name>.scale"
-  // (each computed from the source rows when the writer reaches it, so memory stays one tensor).
-  GgufWriteTensor plan_w8a8(const GgufTensorInfo &t, bool scales) {
+  // W8A8 weights as the int8 rows under the tensor's name, their F32 scales under "<name>.scale" and, for W8A8
+  // static, the input's activation scale under "<name>.act_scale" (each computed from the source rows when the writer
+  // reaches it, so memory stays one tensor). SmoothQuant's scales apply first, as AWQ's do.
+  enum class W8a8Part { kRows, kRowScales, kActScale };
+  GgufWriteTensor plan_w8a8(const GgufTensorInfo &t, W8a8Part part) {
     require_traits(t.type);
     if (t.n_dims != 2) throw Error(QINFER_E_UNSUPPORTED, "W8A8 needs a matrix, but \"" + t.name + "\" is not 2-D");
+    const Role r = role_of(t.name, tied_);
     GgufWriteTensor w;
-    w.name = scales ? t.name + ".scale" : t.name;
-    w.type = scales ? QINFER_TYPE_F32 : QINFER_TYPE_W8A8;
-    if (scales) w.shape = {uint64_t(t.ne[1])};
+    w.name = part == W8a8Part::kRowScales ? t.name + ".scale" : part == W8a8Part::kActScale ? t.name + ".act_scale" : t.name;
+    w.type = part == W8a8Part::kRows ? QINFER_TYPE_W8A8 : QINFER_TYPE_F32;
+    if (part == W8a8Part::kRowScales) w.shape = {uint64_t(t.ne[1])};
+    else if (part == W8a8Part::kActScale) w.shape = {1};
     else w.shape.assign(t.ne, t.ne + t.n_dims);
     w.source.kind = TensorSource::Kind::PRODUCED;
-    w.source.produce = [this, &t, scales](uint8_t *dst, uint64_t) {
+    if (part == W8a8Part::kActScale) {
+      if (r.kind != Role::kLinear) throw Error(QINFER_E_UNSUPPORTED, "W8A8 static has no activation scale for \"" + t.name + "\"");
+      const float scale = static_.scale_of(r.layer, r.input);
+      w.source.produce = [scale](uint8_t *dst, uint64_t) { std::memcpy(dst, &scale, sizeof scale); };
+      return w;
+    }
+    w.source.produce = [this, &t, r, part](uint8_t *dst, uint64_t) {
       const Shape s = shape_of(t);
       std::vector<float> x = load_floats(*file_, t);
       check_finite(t.name, x, s.cols);
+      apply_awq(r, x, s);
       default_thread_pool().parallel_for(s.rows, 64, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; r++) {
-          const float *row = x.data() + r * s.cols;
+        for (int64_t i = r0; i < r1; i++) {
+          const float *row = x.data() + i * s.cols;
           const float scale = w8a8_scale(row, s.cols);
-          if (scales) reinterpret_cast<float *>(dst)[r] = scale;
-          else w8a8_round(row, scale, reinterpret_cast<int8_t *>(dst) + r * s.cols, s.cols);
+          if (part == W8a8Part::kRowScales) reinterpret_cast<float *>(dst)[i] = scale;
+          else w8a8_round(row, scale, reinterpret_cast<int8_t *>(dst) + i * s.cols, s.cols);
         }
       });
     };
@@ -324,7 +374,7 @@ class ModelQuantizer {
     w.type = type;
     w.shape.assign(t.ne, t.ne + t.n_dims);
     const Role r = role_of(t.name, tied_);
-    const bool changed_by_awq = job_.method.awq && r.kind != Role::kOther && r.input != LinearInput::kOutputIn;
+    const bool changed_by_awq = !awq_.scales.empty() && r.kind != Role::kOther && r.input != LinearInput::kOutputIn;
     if (type == t.type && !changed_by_awq) {
       w.source.kind = TensorSource::Kind::FILE;
       w.source.path = job_.input;
@@ -354,7 +404,8 @@ class ModelQuantizer {
   std::unique_ptr<ModelOps> ops_;
   bool tied_ = false;
   std::optional<CalibrationStats> stats_;
-  AwqScales awq_;
+  AwqScales awq_;  // AWQ's scales, or SmoothQuant's for W8A8 static
+  W8a8StaticPlan static_;
   QuantizeReport report_;
 };
 

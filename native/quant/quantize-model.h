@@ -12,6 +12,7 @@
 #include "core/gguf.h"
 #include "core/llama-model.h"
 #include "gptq.h"
+#include "w8a8-static.h"
 
 namespace qinfer::quant {
 
@@ -21,7 +22,12 @@ struct QuantizeMethod {
   bool awq = false;
   GptqOptions gptq_options;
   int32_t awq_grid = 20;
-  bool needs_calibration() const { return imatrix || gptq || awq; }
+  // W8A8 static: activation scales fixed by calibration (types QINFER_TYPE_W8A8 then carry "<name>.act_scale").
+  bool w8a8_static = false;
+  ActCalibration act_calibration;
+  bool smooth = false;  // SmoothQuant before W8A8 static, with smooth_alpha
+  float smooth_alpha = 0.5f;
+  bool needs_calibration() const { return imatrix || gptq || awq || w8a8_static; }
 };
 
 struct QuantizeJob {

@@ -28,6 +28,13 @@ void w8a8_quantize_act(const float *x, void *act, int64_t cols) {
   w8a8_round(x, h->scale, q, cols);
 }
 
+void w8a8_quantize_act_static(const float *x, float scale, void *act, int64_t cols) {
+  auto *h = static_cast<W8a8ActHeader *>(act);
+  h->scale = scale;
+  h->pad[0] = h->pad[1] = h->pad[2] = 0;
+  w8a8_round(x, scale, reinterpret_cast<int8_t *>(h + 1), cols);
+}
+
 float w8a8_vec_dot(const int8_t *w, float w_scale, const void *act, int64_t cols) {
   const auto *h = static_cast<const W8a8ActHeader *>(act);
   const int8_t *a = w8a8_act_values(act);

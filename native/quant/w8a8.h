@@ -23,6 +23,8 @@ struct W8a8ActHeader {
 inline size_t w8a8_act_bytes(int64_t cols) { return sizeof(W8a8ActHeader) + size_t(cols); }
 // Per-token dynamic quantization into the layout above.
 void w8a8_quantize_act(const float *x, void *act, int64_t cols);
+// W8A8 static: the same layout with a scale fixed by calibration; values beyond 127 steps clamp.
+void w8a8_quantize_act_static(const float *x, float scale, void *act, int64_t cols);
 inline const int8_t *w8a8_act_values(const void *act) {
   return reinterpret_cast<const int8_t *>(static_cast<const uint8_t *>(act) + sizeof(W8a8ActHeader));
 }

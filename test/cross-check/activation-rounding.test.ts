@@ -6,40 +6,16 @@ import { describe, expect, it } from 'vitest';
 
 import { native } from '../../lib/binding.js';
 import { runnableLevels, withIsa } from '../kernels/isa-levels.js';
+import { roundActivations } from '../helpers/activation-rounding.js';
 import { randomF32, rng, testSeed } from '../helpers/random.js';
 
 const b = native();
 const formats = b.quantFormats().filter((f) => f.vecDotType !== null && f.blockSize > 1);
 const Q8_K = 15;
 
-function toHalf(v: number): number {
-  const [h] = new Float32Array(new Float64Array([v])); // f64 -> f32 first, as the C code has an f32
-  const f = Math.fround(h!);
-  if (f === 0) return 0;
-  const e = Math.max(Math.floor(Math.log2(Math.abs(f))), -14);
-  const ulp = 2 ** (e - 10);
-  const q = f / ulp, r = Math.round(q);
-  return (Math.abs(q % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r) * ulp;
-}
-
-function roundEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /** x as llama.cpp's CPU backend rounds it for a product with weights whose activation type is `vecDotType`. */
 function llamaCppActivations(x: Float32Array, vecDotType: number): Float64Array {
-  const block = vecDotType === Q8_K ? 256 : 32;
-  const y = new Float64Array(x.length);
-  for (let s = 0; s < x.length; s += block) {
-    let amax = 0;
-    for (let i = s; i < s + block; i++) amax = Math.max(amax, Math.abs(x[i]!));
-    const id = amax ? Math.fround(127 / amax) : 0;
-    const d = Math.fround(amax / 127);
-    const scale = vecDotType === Q8_K ? d : toHalf(d);
-    for (let i = s; i < s + block; i++) y[i] = Math.min(127, roundEven(Math.fround(x[i]! * id))) * scale;
-  }
-  return y;
+  return vecDotType === Q8_K ? roundActivations(x, 256, 'f32') : roundActivations(x, 32, 'f16');
 }
 
 describe(`activation rounding of quantized products against llama.cpp's (seed ${testSeed})`, () => {

@@ -1,31 +1,26 @@
 // qinfer against llama.cpp (node-llama-cpp, CPU) on the same random-weight GGUF files of TinyLlama-1.1B's
 // structure at a reduced size, in F32, F16, Q8_0 and Q4_0: identical tokenization of 20 text slices, greedy
 // continuations of 20 prompts of 64 tokens, and the next-token distributions along llama.cpp's continuations.
+// The README's Cross-check section explains the bounds.
 // The full-size model runs through scripts/cross-check-llama-cpp.mjs (figures in the README).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../lib/binding.js';
+import { DEMO_MODEL, DEMO_TOKENS } from '../../lib/demo.js';
 import { loadModel } from '../../lib/model.js';
+import { readTokenFile } from '../../lib/token-file.js';
+import { loadTokenizer } from '../../lib/tokenizer/gguf.js';
 import { crossCheck, textSlices } from '../../scripts/cross-check-llama-cpp.mjs';
 import { SHAPES, writeRandomLlama } from '../../scripts/cross-check/random-llama.mjs';
+import { llamaCppUnavailable } from '../helpers/llama-cpp.js';
 import { ReferenceLlama } from '../helpers/llama-reference.js';
 import { normalizedError } from '../helpers/random.js';
 
-async function llamaCppLoads(): Promise<string | undefined> {
-  try {
-    const { getLlama } = await import('node-llama-cpp');
-    await (await getLlama({ gpu: false, build: 'never', logLevel: 'disabled' as never })).dispose();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-const unavailable = await llamaCppLoads();
+const unavailable = await llamaCppUnavailable();
 if (unavailable) console.log(`skipping the cross-check with llama.cpp: ${unavailable}`);
 
 // Largest logit difference (of the row's largest logit) between the two programs, measured 2026-11-24 on
@@ -34,13 +29,19 @@ if (unavailable) console.log(`skipping the cross-check with llama.cpp: ${unavail
 // before each quantized product, which both programs do alike but not bit for bit, so the rounding
 // noise of the two runs decorrelates after the first differing rounding (test/cross-check/activation-rounding.test.ts).
 const band = { f32: 3e-3, f16: 3e-3, q8_0: 3e-2, q4_0: 3e-2 } as const;
+// Greedy choices may part only where qinfer's top two logits lie closer than this (of the largest):
+// issue 5's 1e-3 for the float files, the rounding noise above for the quantized ones.
+const tie = { f32: 1e-3, f16: 1e-3, q8_0: 3e-2, q4_0: 3e-2 } as const;
 
 describe.skipIf(unavailable !== undefined)('qinfer against llama.cpp on random TinyLlama-shaped models', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qinfer-cross-'));
-  const texts = textSlices(readFileSync(join(packageRoot, 'README.md'), 'utf8'), 20, 512);
+  let texts: string[] = [];
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const path = (type: string) => join(dir, `random-small-${type}.gguf`);
   beforeAll(async () => {
+    // Fixed text (the packaged held-out GCIDE tokens, decoded), so the prompts change only with the code.
+    const tokenizer = await loadTokenizer(DEMO_MODEL);
+    texts = textSlices(tokenizer.decode(Array.from(await readTokenFile(DEMO_TOKENS))), 20, 512);
     for (const type of Object.keys(band)) {
       await writeRandomLlama({ path: path(type), type, shape: SHAPES.small, vocabGguf: join(packageRoot, 'test/fixtures/vocab/ggml-vocab-llama-spm.gguf.gz') });
     }
@@ -60,7 +61,7 @@ describe.skipIf(unavailable !== undefined)('qinfer against llama.cpp on random T
   });
 
   for (const type of Object.keys(band) as (keyof typeof band)[]) {
-    it(`${type}: same tokens, same greedy choices up to near-ties within the two programs' logit difference, mean KL <= 1e-4`, async () => {
+    it(`${type}: same tokens, same greedy choices up to near-ties (top two within ${tie[type]}), mean KL <= 1e-4`, async () => {
       const r = await crossCheck(path(type), { texts, promptTokens: 64, steps: 8, threads: 2 });
       const gaps = r.divergences.map((d: { gapQinfer: number }) => d.gapQinfer);
       console.log(`${type}: greedy ${r.greedy.identical}/${r.prompts} identical, ${r.divergences.length} of ${r.prompts * r.steps} steps part at top-two gaps up to ${Math.max(0, ...gaps).toExponential(2)}, ` +
@@ -69,8 +70,7 @@ describe.skipIf(unavailable !== undefined)('qinfer against llama.cpp on random T
       expect(r.logitError.max).toBeLessThanOrEqual(band[type]);
       expect(r.kld.mean).toBeLessThanOrEqual(1e-4);
       for (const d of r.divergences) {
-        // A near-tie: the two tokens lie closer in qinfer's logits than the programs' logits lie apart.
-        expect(d.gapQinfer, `prompt ${d.prompt} step ${d.step}: qinfer ${d.qinfer}, llama.cpp ${d.llamaCpp}`).toBeLessThanOrEqual(d.logitError);
+        expect(d.gapQinfer, `prompt ${d.prompt} step ${d.step}: qinfer ${d.qinfer}, llama.cpp ${d.llamaCpp}`).toBeLessThan(tie[type]);
       }
       // qinfer's own greedy run leaves llama.cpp's only at one of those near-ties.
       r.greedy.firstDivergence.forEach((step: number, p: number) => {

@@ -32,7 +32,7 @@ async function greedy(model: Model, prompt: number[], n: number): Promise<number
 }
 
 // Greedy tokens must match; where they part, the CPU's two best logits must lie within `tie` of its largest
-// (a near-tie that rounding differences may break either way), and the GPU's token must be the CPU's runner-up.
+// (a near-tie that rounding differences may break either way), and the GPU's token must be one of those near-ties.
 async function expectSameGreedy(cpu: Model, gpu: Model, prompt: number[], n: number, tie: number): Promise<void> {
   const a = await greedy(cpu, prompt, n), g = await greedy(gpu, prompt, n);
   const k = a.findIndex((t, j) => t !== g[j]);
@@ -41,7 +41,7 @@ async function expectSameGreedy(cpu: Model, gpu: Model, prompt: number[], n: num
   const sorted = [...last].sort((x, y) => y - x);
   const scale = Math.max(...Array.from(last, Math.abs));
   expect(sorted[0]! - sorted[1]!, `step ${k}: ${g[k]} on the GPU vs ${a[k]} on the CPU`).toBeLessThan(tie * scale);
-  expect(last[g[k]!]).toBe(sorted[1]);
+  expect(sorted[0]! - last[g[k]!]!, `step ${k}: the GPU's token is not among the CPU's near-ties`).toBeLessThan(tie * scale);
   console.log(`near-tie at step ${k} of ${JSON.stringify(prompt)} (margin ${((sorted[0]! - sorted[1]!) / scale).toExponential(2)})`);
 }
 

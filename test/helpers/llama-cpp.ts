@@ -9,6 +9,17 @@ import { expect } from 'vitest';
 
 import { normalizedError } from './random.js';
 
+/** Why node-llama-cpp's CPU binary cannot load here, or undefined when it can. */
+export async function llamaCppUnavailable(): Promise<string | undefined> {
+  try {
+    const { getLlama } = await import('node-llama-cpp');
+    await (await getLlama({ gpu: false, build: 'never', logLevel: 'disabled' as never })).dispose();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 export interface LlamaCppAnswer {
   /** Per prompt, per position: the logits row. */
   logits: Float32Array[][];

@@ -24,7 +24,7 @@ describe(`CPU matrix products (seed ${testSeed})`, () => {
     it(`${f.name} at ${runnableLevels.join(', ')}`, () => {
       const next = rng(testSeed + f.type);
       for (const [rows, cols] of shapes(f.blockSize)) {
-        for (const nTokens of [1, 3, 6]) {
+        for (const nTokens of [1, 3, 6, 13, 20]) {
           const w = b.quantizeRows(f.type, randomF32(rows * cols, next, 2), cols);
           const x = randomF32(cols * nTokens, next);
           const rowBytes = w.length / rows;

@@ -8,13 +8,20 @@ import { runnableLevels, withIsa } from './isa-levels.js';
 
 const b = native();
 
-// The format's rounding: symmetric over [-127, 127] with scale max|x| / 127.
+// Round half to even, as the kernels' nearbyint and SIMD conversions do.
+function roundEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+// The format's rounding: symmetric over [-127, 127] with scale max|x| / 127, the product x · (1 / scale) in float.
 function quantizeRow(x: Float32Array): { q: Int8Array; scale: number } {
   let amax = 0;
   for (const v of x) amax = Math.max(amax, Math.abs(v));
   const scale = Math.fround(amax / 127);
   const q = new Int8Array(x.length);
-  if (scale > 0) for (let i = 0; i < x.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(x[i]! * Math.fround(1 / scale))));
+  const inv = Math.fround(1 / scale);
+  if (scale > 0) for (let i = 0; i < x.length; i++) q[i] = Math.max(-127, Math.min(127, roundEven(Math.fround(x[i]! * inv))));
   return { q, scale };
 }
 
@@ -57,10 +64,10 @@ describe(`CPU W8A8 products (seed ${testSeed})`, () => {
           for (let i = 0; i < ref.length; i++) {
             if (Math.abs(y[i]! - ref[i]!) > bound[i]!) expect(y[i], `${where}, output ${i}`).toBeCloseTo(ref[i]!, 6);
           }
-          // Exactness on most outputs: the integer sums agree unless a rounding tie differs.
+          // The reference rounds as the kernels do, so the integer sums agree (float sums may still differ in the last bits).
           let exact = 0;
           for (let i = 0; i < ref.length; i++) if (Math.abs(y[i]! - ref[i]!) <= 1e-5 * Math.abs(ref[i]!) + 1e-30) exact++;
-          expect(exact / ref.length, where).toBeGreaterThan(0.9);
+          expect(exact / ref.length, where).toBeGreaterThan(0.99);
         }
       }
     }

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 import { InvalidArgumentError } from '../../errors.js';
-import { type QuantizeProgress, quantize } from '../../quantize.js';
+import { type ActCalibrator, type QuantizeProgress, quantize } from '../../quantize.js';
 import { createProgress } from '../progress.js';
 
 const help = `qinfer quantize <input> -o <out.gguf> --format <f> [--method <m>] [--calibration <file>] [options]
@@ -15,7 +15,11 @@ Options:
                                iq4_nl, iq4_xs, q3_k_l, q3_k_m, q3_k_s, q2_k, f16, bf16, f32; or a pure format q5_k, q4_k, q3_k,
                                or qinfer's own 32-element 3-/2-bit q3_32, q2_32 (not loadable by llama.cpp)
   --method <m>                 rtn (default), imatrix, gptq, awq, or combined with '+' (awq+gptq, awq+imatrix);
-                               w8a8-dynamic: qinfer's int8 weights x per-token int8 activations (format w8a8)
+                               w8a8-dynamic: qinfer's int8 weights x per-token int8 activations (format w8a8);
+                               w8a8-static: int8 activations with scales calibrated and stored in the file
+  --act-calibrator <c>         w8a8-static: minmax (default), percentile, mse or kl
+  --act-percentile <p>         w8a8-static: share of |x| kept in range by the percentile calibrator (default 99.99)
+  --smooth-alpha <a|off>       w8a8-static: SmoothQuant migration strength in [0, 1] (default 0.75), off: none
   --calibration <file>         calibration text (.txt) or tokens (.npy int32, raw int32 .bin/.tokens)
   --calibration-tokens <n>     tokens used at most (default 16384)
   --ctx <n>                    tokens per calibration window (default 512)
@@ -35,6 +39,13 @@ function intOption(value: string | undefined, name: string): number | undefined 
   return n;
 }
 
+function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`Expected a number for option ${name} but received ${JSON.stringify(value)}`);
+  return n;
+}
+
 export default async function quantizeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -50,6 +61,9 @@ export default async function quantizeCommand(argv: string[]): Promise<number> {
       pure: { type: 'boolean' },
       'act-order': { type: 'boolean' },
       damp: { type: 'string' },
+      'act-calibrator': { type: 'string' },
+      'act-percentile': { type: 'string' },
+      'smooth-alpha': { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -68,6 +82,12 @@ export default async function quantizeCommand(argv: string[]): Promise<number> {
     return { pattern: spec.slice(0, eq), format: spec.slice(eq + 1) };
   });
   const damp = values.damp === undefined ? undefined : Number(values.damp);
+  const activationOptions = [values['act-calibrator'], values['act-percentile'], values['smooth-alpha']];
+  const activations = activationOptions.some((v) => v !== undefined) ? {
+    calibrator: values['act-calibrator'] as ActCalibrator | undefined,
+    percentile: numberOption(values['act-percentile'], '--act-percentile'),
+    smoothAlpha: values['smooth-alpha'] === 'off' ? (false as const) : numberOption(values['smooth-alpha'], '--smooth-alpha'),
+  } : undefined;
   const progress = createProgress('quantizing');
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -83,6 +103,7 @@ export default async function quantizeCommand(argv: string[]): Promise<number> {
         pure: values.pure,
         tensorTypes,
         gptq: { damp, actOrder: values['act-order'] },
+        activations,
       },
       calibration: values.calibration === undefined ? undefined : {
         file: values.calibration,

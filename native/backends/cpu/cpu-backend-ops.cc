@@ -80,12 +80,12 @@ void run_model_op(const Kernels &k, const qinfer_op &op) {
       positive(op, 2, "softmax");
       float *x = f32(op, 0, n0 * n1, "softmax"), *y = dst_f32(op, n0 * n1, "softmax");
       if (y != x) std::copy(x, x + n0 * n1, y);
-      softmax(y, op.ne[1], op.ne[0]);
+      softmax(k, y, op.ne[1], op.ne[0]);
       return;
     }
     case QINFER_OP_SILU_MUL: {
       positive(op, 1, "silu_mul");
-      silu_mul(f32(op, 0, n0, "silu_mul"), f32(op, 1, n0, "silu_mul"), dst_f32(op, n0, "silu_mul"), op.ne[0]);
+      silu_mul(k, f32(op, 0, n0, "silu_mul"), f32(op, 1, n0, "silu_mul"), dst_f32(op, n0, "silu_mul"), op.ne[0]);
       return;
     }
     case QINFER_OP_ARGMAX: {

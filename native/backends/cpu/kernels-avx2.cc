@@ -14,6 +14,7 @@ constexpr int kQuantRows = 2, kQuantTokens = 2;
 #include "matmul-legacy-impl.h"
 #include "matmul-lowbit-impl.h"
 #include "matmul-w8a8-impl.h"
+#include "ops-simd-impl.h"
 
 namespace qinfer::cpu {
 
@@ -26,6 +27,7 @@ const Kernels &kernels_avx2() {
     fill_lowbit_table(t);
     fill_kquant_table(t);
     fill_w8a8(t);
+    fill_ops_simd(t);
     return t;
   }();
   return k;

@@ -16,9 +16,11 @@ constexpr int kQuantRows = 4, kQuantTokens = 4;
 #include "matmul-kquant-avx512-impl.h"
 #include "matmul-kquant-impl.h"
 #include "matmul-legacy-impl.h"
+#include "matmul-lanes-avx512-impl.h"
 #include "matmul-lowbit-impl.h"
 #include "matmul-q4-avx512-impl.h"
 #include "matmul-w8a8-impl.h"
+#include "ops-simd-impl.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -31,8 +33,10 @@ Kernels avx512_table(Isa isa) {
   fill_lowbit_table(t);
   fill_kquant_table(t);
   fill_q4_avx512(t);
+  fill_lanes_avx512(t);
   fill_kquant_avx512(t);
   fill_w8a8(t);
+  fill_ops_simd(t);
   return t;
 }
 

@@ -1,4 +1,6 @@
 // Scalar kernels: the fallback on any CPU, built on the formats' reference dot products.
+#include <cmath>
+
 #include "kernels.h"
 #include "quant/reference.h"
 #include "quant/w8a8.h"
@@ -88,6 +90,28 @@ void w8a8_gemm_ref(const GemmArgs &g, int64_t r0, int64_t r1, int64_t t0, int64_
                                                g.act + size_t(t) * g.act_stride, g.cols);
 }
 
+void silu_mul_ref(const float *gate, const float *up, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+float max_ref(const float *x, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+double exp_sum_ref(float *x, float shift, int64_t n) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += double(x[i] = std::exp(x[i] - shift));
+  return sum;
+}
+double sum_sq_ref(const float *x, int64_t n) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += double(x[i]) * x[i];
+  return sum;
+}
+void scale_mul_ref(const float *x, float s, const float *w, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = w ? x[i] * s * w[i] : x[i] * s;
+}
+
 Kernels make_table() {
   Kernels k{};
   k.isa = Isa::GENERIC;
@@ -95,6 +119,7 @@ Kernels make_table() {
            QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q2_K, QINFER_TYPE_Q3_K, QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K,
            QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS, QINFER_TYPE_Q3_32, QINFER_TYPE_Q2_32>(k);
   k.w8a8 = GemmKernel{w8a8_act_bytes, quant::w8a8_quantize_act, w8a8_gemm_ref};
+  k.w8a8_static_act = quant::w8a8_quantize_act_static;
   k.add_f32 = add_f32;
   k.dot_f32 = dot_f32;
   k.dot_f16 = dot_f16;
@@ -103,6 +128,11 @@ Kernels make_table() {
   k.scale_f32 = scale_f32;
   k.f32_to_f16 = f32_to_f16;
   k.f16_to_f32 = f16_to_f32;
+  k.silu_mul_f32 = silu_mul_ref;
+  k.max_f32 = max_ref;
+  k.exp_sum_f32 = exp_sum_ref;
+  k.sum_sq_f32 = sum_sq_ref;
+  k.scale_mul_f32 = scale_mul_ref;
   return k;
 }
 

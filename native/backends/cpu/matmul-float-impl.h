@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "kernels.h"
+#include "quant-act-impl.h"
 #include "tiler.h"
 
 namespace qinfer::cpu {
@@ -37,10 +38,14 @@ void float_tile(const GemmArgs &g, int64_t r, int64_t t) {
   VF acc[NR][NT];
   for (int i = 0; i < NR; i++)
     for (int j = 0; j < NT; j++) acc[i][j] = vzero();
+  const size_t ahead = prefetch_distance(g.w_stride, NR);
   int64_t c = 0;
   for (; c + kVecF <= g.cols; c += kVecF) {
     VF wv[NR];
-    for (int i = 0; i < NR; i++) wv[i] = W::load(w[i] + c);
+    for (int i = 0; i < NR; i++) {
+      wv[i] = W::load(w[i] + c);
+      prefetch_ahead(w[i] + c, sizeof(typename W::T) * kVecF, ahead);
+    }
     for (int j = 0; j < NT; j++) {
       VF xv = vload(x[j] + c);
       for (int i = 0; i < NR; i++) acc[i][j] = vfma(wv[i], xv, acc[i][j]);

@@ -61,6 +61,7 @@ struct KTile512 {
   struct Of {
     static void run(const GemmArgs &g, int64_t r, int64_t t) {
       const int64_t nb = g.cols / 256;
+      const size_t ahead = prefetch_distance(g.w_stride, NR);
       const typename F::Block *w[NR];
       for (int i = 0; i < NR; i++) w[i] = reinterpret_cast<const typename F::Block *>(g.w + size_t(r + i) * g.w_stride);
       Act256 x[NT];
@@ -73,7 +74,7 @@ struct KTile512 {
         __m512i sc[NR];
         for (int i = 0; i < NR; i++) {
           F::prepare(w[i][b], p[i]);
-          prefetch_ahead(w[i] + b, sizeof(typename F::Block));
+          prefetch_ahead(w[i] + b, sizeof(typename F::Block), ahead);
           sc[i] = _mm512_castsi256_si512(F::group_scales(p[i]));
         }
         __m512i iacc[NR][NT];

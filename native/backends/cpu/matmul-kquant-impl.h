@@ -174,6 +174,7 @@ struct KTile {
   struct Of {
     static void run(const GemmArgs &g, int64_t r, int64_t t) {
       const int64_t nb = g.cols / 256;
+      const size_t ahead = prefetch_distance(g.w_stride, NR);
       const typename F::Block *w[NR];
       for (int i = 0; i < NR; i++) w[i] = reinterpret_cast<const typename F::Block *>(g.w + size_t(r + i) * g.w_stride);
       Act256 x[NT];
@@ -185,7 +186,7 @@ struct KTile {
         KPrep p[NR];
         for (int i = 0; i < NR; i++) {
           F::prepare(w[i][b], p[i]);
-          prefetch_ahead(w[i] + b, sizeof(typename F::Block));
+          prefetch_ahead(w[i] + b, sizeof(typename F::Block), ahead);
         }
         __m256i iacc[NR][NT];
         for (int i = 0; i < NR; i++)

@@ -109,6 +109,7 @@ struct LegacyTile {
   struct Of {
     static void run(const GemmArgs &g, int64_t r, int64_t t) {
       const int64_t nb = g.cols / 32;
+      const size_t ahead = prefetch_distance(g.w_stride, NR);
       const typename F::Block *w[NR];
       for (int i = 0; i < NR; i++) w[i] = reinterpret_cast<const typename F::Block *>(g.w + size_t(r + i) * g.w_stride);
       Act32 x[NT];
@@ -121,7 +122,7 @@ struct LegacyTile {
         Decoded q[NR];
         for (int i = 0; i < NR; i++) {
           q[i] = F::decode(w[i][b]);
-          if (b % 2 == 0) prefetch_ahead(w[i] + b, 64);
+          if (b % 2 == 0) prefetch_ahead(w[i] + b, 64, ahead);
         }
         for (int j = 0; j < NT; j++) {
           __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].qs + b * 32));

@@ -36,6 +36,7 @@ template <int NR, int NT>
 struct Q4Pair {
   static void run(const GemmArgs &g, int64_t r, int64_t t) {
     const int64_t nb = g.cols / 32;
+    const size_t ahead = prefetch_distance(g.w_stride, NR);
     const qinfer_block_q4_0 *w[NR];
     for (int i = 0; i < NR; i++) w[i] = reinterpret_cast<const qinfer_block_q4_0 *>(g.w + size_t(r + i) * g.w_stride);
     Act32 x[NT];
@@ -49,7 +50,7 @@ struct Q4Pair {
       __m512 dw[NR];
       for (int i = 0; i < NR; i++) {
         q[i] = q4_pair(w[i] + b);
-        prefetch_ahead(w[i] + b, 64);
+        prefetch_ahead(w[i] + b, 64, ahead);
         dw[i] = pair_scales(w[i] + b);
       }
       for (int j = 0; j < NT; j++) {

@@ -4,6 +4,7 @@
 
 #include "kernels.h"
 #include "quant/w8a8.h"
+#include "w8a8-static-act-impl.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -36,7 +37,10 @@ void w8a8_gemm_simd(const GemmArgs &g, int64_t r0, int64_t r1, int64_t t0, int64
 
 size_t w8a8_act_bytes(int64_t cols) { return quant::w8a8_act_bytes(cols); }
 
-void fill_w8a8(Kernels &t) { t.w8a8 = GemmKernel{w8a8_act_bytes, quant::w8a8_quantize_act, w8a8_gemm_simd}; }
+void fill_w8a8(Kernels &t) {
+  t.w8a8 = GemmKernel{w8a8_act_bytes, quant::w8a8_quantize_act, w8a8_gemm_simd};
+  t.w8a8_static_act = w8a8_quantize_static_simd;
+}
 
 }  // namespace
 }  // namespace qinfer::cpu

@@ -2,6 +2,7 @@
 // token tile passes over them, and numerous enough that a thread slowed by another process is covered.
 #include "matmul.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -16,32 +17,47 @@ constexpr uint64_t kChunkBytes = 192 << 10;  // weight bytes per chunk when many
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Activation scratch of the calling thread, reused across calls.
-uint8_t *act_scratch(size_t bytes) {
-  thread_local std::vector<uint8_t> buf;
+// Activation scratch of the calling thread, reused across calls (which = 0: quantized tokens, 1: packed).
+uint8_t *act_scratch(size_t bytes, int which) {
+  thread_local std::vector<uint8_t> bufs[2];
+  std::vector<uint8_t> &buf = bufs[which];
   if (buf.size() < bytes + 64) buf.resize(bytes + 64);
   uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
   return reinterpret_cast<uint8_t *>((p + 63) & ~uintptr_t(63));
 }
 
 // Quantizes the tokens for the kernel, then splits the rows into chunks over the pool.
+// static_act: the tokens are quantized by it with the fixed act_scale (W8A8 static) instead of gk.quantize_act.
 void run_gemm(const GemmKernel &gk, ThreadPool &pool, const uint8_t *w, size_t w_stride, const float *w_scale, int64_t rows,
-              int64_t cols, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy) {
+              int64_t cols, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
+              W8a8StaticActFn static_act = nullptr, float act_scale = 0) {
   if (rows <= 0 || n_tokens <= 0) return;
   GemmArgs g{};
   g.w = w;
   g.w_stride = w_stride;
   g.w_scale = w_scale;
   g.act_stride = size_t(round_up(int64_t(gk.act_bytes(cols)), 64));
-  uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens));
+  uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens), 0);
   g.act = act;
   g.y = y;
   g.ldy = ldy;
   g.cols = cols;
 
   pool.parallel_for(n_tokens, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++) gk.quantize_act(x + t * ldx, act + size_t(t) * g.act_stride, cols);
+    for (int64_t t = t0; t < t1; t++) {
+      if (static_act) static_act(x + t * ldx, act_scale, act + size_t(t) * g.act_stride, cols);
+      else gk.quantize_act(x + t * ldx, act + size_t(t) * g.act_stride, cols);
+    }
   });
+  if (gk.pack && n_tokens >= 4) {
+    const int64_t groups = n_tokens / 4;
+    g.packed_stride = size_t(round_up(int64_t(gk.pack_bytes(cols)), 64));
+    uint8_t *packed = act_scratch(g.packed_stride * size_t(groups), 1);
+    g.packed = packed;
+    pool.parallel_for(groups, 1, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; q++) gk.pack(act + size_t(4 * q) * g.act_stride, g.act_stride, cols, packed + size_t(q) * g.packed_stride);
+    });
+  }
 
   // Matrix-vector: ~8 chunks per thread balances shared cores. Batches: chunks that fit in L2.
   int64_t per_thread = n_tokens == 1 ? 8 : 2;
@@ -82,10 +98,13 @@ void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int
 }
 
 void matmul_w8a8(const Kernels &k, ThreadPool &pool, const void *w, const float *w_scale, int64_t rows, int64_t cols,
-                 const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy) {
+                 const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, float act_scale) {
   if (!k.w8a8.gemm) throw Error(QINFER_E_UNSUPPORTED, std::string("W8A8 products are not supported by the CPU kernels (") + isa_name(k.isa) + ")");
   if (!w_scale) throw Error(QINFER_E_INVALID_ARGUMENT, "W8A8 weights need their row scales");
-  run_gemm(k.w8a8, pool, static_cast<const uint8_t *>(w), size_t(cols), w_scale, rows, cols, x, ldx, n_tokens, y, ldy);
+  if (!(act_scale >= 0) || !std::isfinite(act_scale))
+    throw Error(QINFER_E_INVALID_ARGUMENT, "a W8A8 activation scale must be finite and positive (0: per token)");
+  run_gemm(k.w8a8, pool, static_cast<const uint8_t *>(w), size_t(cols), w_scale, rows, cols, x, ldx, n_tokens, y, ldy,
+           act_scale > 0 ? k.w8a8_static_act : nullptr, act_scale);
 }
 
 }  // namespace qinfer::cpu

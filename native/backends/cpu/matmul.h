@@ -19,9 +19,10 @@ void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int
             int64_t ldx, int64_t n_tokens, float *y, int64_t ldy);
 
 // The same product for qinfer's W8A8 weights: `w` holds rows x cols int8, `w_scale` one scale per row;
-// each token is quantized to int8 with its own scale (dynamic activation quantization).
+// each token is quantized to int8 with its own scale (dynamic activation quantization), or, when act_scale > 0, with
+// that scale fixed by calibration and values beyond it clamped (W8A8 static).
 void matmul_w8a8(const Kernels &k, ThreadPool &pool, const void *w, const float *w_scale, int64_t rows, int64_t cols,
-                 const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy);
+                 const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy, float act_scale = 0);
 
 // Bytes of one row of `cols` elements of `type` (cols a multiple of the block size).
 uint64_t type_row_bytes(int32_t type, int64_t cols);

@@ -77,7 +77,7 @@ void attention(const Kernels &k, ThreadPool &pool, const float *q, int64_t n, co
       g.cols = d;
       gk.gemm(g, 0, n_kv, 0, group);
       for (int64_t h = 0; h < group; h++) k.scale_f32(s.scale, scores.data() + h * n_kv, n_kv);
-      softmax(scores.data(), group, n_kv);
+      softmax(k, scores.data(), group, n_kv);
 
       std::memset(og, 0, sizeof(float) * size_t(group * d));
       const uint8_t *v = static_cast<const uint8_t *>(queries[t].v) + head_offset;

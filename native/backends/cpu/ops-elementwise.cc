@@ -1,5 +1,5 @@
 // Row-wise operators of the forward pass: embedding lookup, RMSNorm, RoPE, softmax, SwiGLU, argmax and top-k.
-// Sums run in double so results do not depend on the row length's rounding.
+// Sums (sum_sq_f32, exp_sum_f32) end in double so results do not depend on the row length's rounding.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -28,17 +28,8 @@ void get_rows(int32_t type, const void *table, int64_t rows, int64_t cols, const
 
 void rms_norm(const Kernels &k, const float *x, const float *weight, float *y, int64_t n_rows, int64_t n, float eps) {
   for (int64_t r = 0; r < n_rows; r++) {
-    const float *xr = x + r * n;
-    float *yr = y + r * n;
-    double ss = 0;
-    for (int64_t i = 0; i < n; i++) ss += double(xr[i]) * xr[i];
-    const float s = 1.0f / std::sqrt(float(ss / double(n)) + eps);
-    if (weight)
-      for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * s * weight[i];
-    else if (yr == xr)
-      k.scale_f32(s, yr, n);
-    else
-      for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * s;
+    const float s = 1.0f / std::sqrt(float(k.sum_sq_f32(x + r * n, n) / double(n)) + eps);
+    k.scale_mul_f32(x + r * n, s, weight, y + r * n, n);
   }
 }
 
@@ -71,27 +62,15 @@ void rope(float *x, int64_t n_tokens, int64_t n_heads, const int32_t *positions,
   }
 }
 
-void softmax(float *x, int64_t n_rows, int64_t n) {
+void softmax(const Kernels &k, float *x, int64_t n_rows, int64_t n) {
   for (int64_t r = 0; r < n_rows; r++) {
     float *v = x + r * n;
-    float mx = -INFINITY;
-    for (int64_t i = 0; i < n; i++) mx = std::max(mx, v[i]);
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++) {
-      v[i] = std::exp(v[i] - mx);
-      sum += v[i];
-    }
-    const float inv = float(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) v[i] *= inv;
+    const double sum = k.exp_sum_f32(v, k.max_f32(v, n), n);
+    k.scale_f32(float(1.0 / sum), v, n);
   }
 }
 
-void silu_mul(const float *gate, const float *up, float *out, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
-}
+void silu_mul(const Kernels &k, const float *gate, const float *up, float *out, int64_t n) { k.silu_mul_f32(gate, up, out, n); }
 
 int64_t argmax(const float *x, int64_t n) {
   int64_t best = 0;

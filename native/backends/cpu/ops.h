@@ -29,10 +29,10 @@ struct RopeParams {
 void rope(float *x, int64_t n_tokens, int64_t n_heads, const int32_t *positions, const RopeParams &p);
 
 // Numerically stable softmax of each row of n, in place.
-void softmax(float *x, int64_t n_rows, int64_t n);
+void softmax(const Kernels &k, float *x, int64_t n_rows, int64_t n);
 
 // out = silu(gate) * up, n elements (SwiGLU). out may alias either input.
-void silu_mul(const float *gate, const float *up, float *out, int64_t n);
+void silu_mul(const Kernels &k, const float *gate, const float *up, float *out, int64_t n);
 
 // Index of the largest element (the first one on ties); n > 0.
 int64_t argmax(const float *x, int64_t n);

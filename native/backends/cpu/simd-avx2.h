@@ -59,6 +59,24 @@ inline void vstore_n(float *p, VF v, int n) {
   std::memcpy(p, t, sizeof(float) * size_t(n));
 }
 
+inline VF vmax(VF a, VF b) { return _mm256_max_ps(a, b); }
+inline VF vdiv(VF a, VF b) { return _mm256_div_ps(a, b); }
+inline float vmax_all(VF v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+// 2^n for whole numbers n in [-126, 127], built in the exponent field.
+inline VF vpow2i(VF n) {
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_castsi256_ps(e);
+}
+inline VF vround(VF x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+// Lanes where x < lo become 0.
+inline VF vzero_below(VF v, VF x, float lo) { return _mm256_and_ps(v, _mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_GE_OQ)); }
+inline VF vmin(VF a, VF b) { return _mm256_min_ps(a, b); }
+
 // acc + sum over each group of 4 of u8 * s8 (u < 128 or |s| small enough that pairs fit in int16).
 inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
   return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));

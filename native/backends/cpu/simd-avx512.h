@@ -40,6 +40,16 @@ inline VF vload_bf16_n(const uint16_t *p, int n) {
 }
 inline void vstore_n(float *p, VF v, int n) { _mm512_mask_storeu_ps(p, first_n(n), v); }
 
+inline VF vmax(VF a, VF b) { return _mm512_max_ps(a, b); }
+inline VF vmin(VF a, VF b) { return _mm512_min_ps(a, b); }
+inline VF vdiv(VF a, VF b) { return _mm512_div_ps(a, b); }
+inline float vmax_all(VF v) { return _mm512_reduce_max_ps(v); }
+// 2^n for whole numbers n in [-126, 127].
+inline VF vpow2i(VF n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
+inline VF vround(VF x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+// Lanes where x < lo become 0.
+inline VF vzero_below(VF v, VF x, float lo) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_GE_OQ), v); }
+
 inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
 #ifdef QINFER_USE_VNNI
   return _mm256_dpbusd_epi32(acc, u, s);

@@ -99,7 +99,7 @@ __global__ void __launch_bounds__(kThreads) tc_kernel(const uint8_t *__restrict_
     if (st + S - 1 < ke) load(st + S - 1, (st + S - 1 - kb) % S);
     cp_async_commit();
     const uint8_t *sw = base + ((st - kb) % S) * kStageBytes, *sx = sw + kWBytes;
-#pragma unroll 2
+#pragma unroll  // whole stage: fragment loads of later blocks overlap the mma of earlier ones
     for (int b = 0; b < kStageK / 32; b++) {
       uint32_t bf[NJ][2][2];
 #pragma unroll
@@ -190,10 +190,13 @@ cudaError_t run(const uint8_t *w, const __half *xh, float *y, int64_t rows, int6
 
 template <class R>
 cudaError_t run_tokens(const uint8_t *w, const __half *xh, float *y, int64_t rows, int64_t cols, int64_t tokens, cudaStream_t stream) {
-  if (tokens <= 16) return run<R, 16, 128, 1, 8, 3>(w, xh, y, rows, cols, tokens, stream);
+  // Warps side by side along the rows (WM = 1): each weight block is dequantized once per block of
+  // tokens, and a warp's fragments serve all its tokens (measured: 64-row tiles for few tokens were slower).
+  if (tokens <= 16) return run<R, 16, 128, 1, 8, 4>(w, xh, y, rows, cols, tokens, stream);
   if (tokens <= 32) return run<R, 32, 128, 1, 8, 3>(w, xh, y, rows, cols, tokens, stream);
-  if (tokens <= 64) return run<R, 64, 128, 2, 4, 2>(w, xh, y, rows, cols, tokens, stream);
-  return run<R, 128, 128, 2, 4, 2>(w, xh, y, rows, cols, tokens, stream);
+  // More tokens: 64 x 32 warp tiles, so each warp's activation fragments (ldmatrix, shared memory's
+  // busiest traffic) serve 4 column tiles and its dequantized weights 4 row tiles.
+  return run<R, 64, 256, 1, 8, 2>(w, xh, y, rows, cols, tokens, stream);
 }
 
 }  // namespace

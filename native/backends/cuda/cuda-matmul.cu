@@ -125,7 +125,12 @@ cudaError_t fit_kernel(const void *kernel, int threads, int smem, DeviceFit *out
     }
   Entry c{kernel, device, threads, smem, {}};
   if (cudaError_t e = cudaDeviceGetAttribute(&c.fit.sms, cudaDevAttrMultiProcessorCount, device)) return e;
-  if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)) return e;
+  // The kernel's limit goes to the device's maximum, not to this smem: a later launch with more shared
+  // memory may find its own entry cached and skip this call.
+  int smem_max = 0;
+  if (cudaError_t e = cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device)) return e;
+  if (smem > smem_max) return cudaErrorNotSupported;
+  if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max)) return e;
   if (cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&c.fit.blocks_per_sm, kernel, threads, size_t(smem))) return e;
   cache.push_back(c);
   *out = c.fit;
