@@ -4,10 +4,11 @@
 # TinyLlama-shaped random Q4_0/Q8_0 files generated there. Logs and bench JSON go to $OUT.
 #
 # Here (this machine builds: same x86-64, nvcc and glslc present), from the worktree to check:
-#   npm run compile && bash scripts/gpu-model-check.sh pack /work/main     # fills /work/main/.gg-carry (git-ignored)
+#   npm run compile && bash scripts/gpu-model-check.sh pack /work/main [--lean]   # fills /work/main/.gg-carry (git-ignored)
 #   bash scripts/gpu-model-check.sh pack-gcide /work/main                 # optional, alone in a second call (size)
 # On the device (run with carry [".gg-carry"], or [".gg-gcide"] for the gcide stage on the still-warm machine):
-#   bash .gg-carry/gpu-model-check.sh run [tests] [memcheck] [bench] [bench8b] [gcide]
+#   tar -xJOf .gg-carry/src.tar.xz scripts/gpu-model-check.sh > /tmp/check.sh &&
+#     bash /tmp/check.sh run [tests | smoke] [memcheck] [bench] [bench8b] [profile] [gcide]
 set -uo pipefail
 
 case "${1:-}" in
@@ -16,10 +17,22 @@ case "${1:-}" in
     src=$(pwd)
     grep -qx '/.gg-carry/' "$2/.git/info/exclude" || echo '/.gg-carry/' >> "$2/.git/info/exclude"
     rm -rf "$dst" && mkdir -p "$dst"
-    dc="$2/.device-carry"  # node, node_modules and the Vulkan loader debs from ../shared/scripts/device-carry.sh + device-check.sh pack
-    cp "$dc/node.xz" "$dc/node_modules.tar.xz" "$dc"/*.deb "$dst/"
-    cp "$0" "$dst/gpu-model-check.sh"
-    tar -C "$src" -c package.json tsconfig.json vitest.config.ts lib test dist scripts build/Release | xz -T2 -6 > "$dst/src.tar.xz"
+    dc="$2/.device-carry"  # the Vulkan loader debs from ../shared/scripts/device-carry.sh
+    # The upload holds 64 MiB with the checkout: node compressed hard, only the packages vitest and dist need.
+    [ -s /tmp/gg-node.xz ] || xz -T2 -9e -c "$(command -v node)" > /tmp/gg-node.xz
+    cp /tmp/gg-node.xz "$dst/node.xz"
+    cp "$dc"/lib*.deb "$dst/"
+    # --lean: no vitest (the smoke stage checks models with node alone) when the checkout leaves too little room.
+    if [ "${3:-}" = --lean ]; then
+      tar -C "$src" -c node_modules/@huggingface node_modules/node-gyp-build | xz -T2 -6 > "$dst/node_modules.tar.xz"
+    else
+    tar -C "$src" -c --exclude='node_modules/typescript' --exclude='node_modules/*node-llama-cpp' --exclude='node_modules/@types' \
+      --exclude='node_modules/ipull' --exclude='node_modules/simple-git' --exclude='node_modules/prebuildify' --exclude='node_modules/.cache' \
+      --exclude='node_modules/cmake-js' --exclude='node_modules/node-addon-api' --exclude='node_modules/tar' --exclude='node_modules/yargs*' \
+      node_modules | xz -T2 -6 > "$dst/node_modules.tar.xz"
+    fi
+    tar -C "$src" -c package.json tsconfig.json vitest.config.ts lib test/backends test/gpu test/helpers test/fixtures/models dist scripts \
+      build/Release | xz -T2 -6 > "$dst/src.tar.xz"
     du -sh "$dst"/* | sort -h | tail -4
     ;;
   pack-gcide)
@@ -64,6 +77,12 @@ case "${1:-}" in
           st=${PIPESTATUS[0]}; [ "$st" = 0 ] || status=$st
           grep -E "worst|near-tie|skipping|✓|×|FAIL|Tests " "$out/tests.log" | grep -v "^ *✓ .*ms$" | tail -30
           ;;
+        smoke)
+          for t in q4_0 q8_0; do [ -f "/tmp/small-$t.gguf" ] || node scripts/gen-random-gguf.mjs "/tmp/small-$t.gguf" "$t" small > /dev/null; done
+          for b in cuda vulkan; do
+            node scripts/gpu-smoke.mjs "$b" /tmp/small-q4_0.gguf /tmp/small-q8_0.gguf test/fixtures/models/tiny-qwen2.gguf test/fixtures/models/tiny-llama.gguf || status=1
+          done
+          ;;
         memcheck)
           node scripts/gen-random-gguf.mjs /tmp/small-q4_0.gguf q4_0 small > /dev/null
           i=0
@@ -93,6 +112,14 @@ case "${1:-}" in
                 "/tmp/bench-$name.json" "$shape $t $b $flag" "$out/bench.jsonl"
             done
           done
+          ;;
+        profile)
+          # Every kernel of two decode steps timed by Nsight Compute (plain launches: ncu serializes them anyway).
+          m=/tmp/tinyllama-q4_0.gguf
+          [ -f "$m" ] || node scripts/gen-random-gguf.mjs "$m" q4_0 tinyllama
+          QINFER_CUDA_GRAPHS=0 timeout 300 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 756 \
+            $q bench "$m" --backend cuda --pp 8 --tg 40 --reps 1 > "$out/ncu.csv" 2> /tmp/ncu.err || { status=1; tail -5 /tmp/ncu.err; }
+          node scripts/ncu-summary.mjs "$out/ncu.csv"
           ;;
         gcide)
           g="$repo/.gg-gcide"

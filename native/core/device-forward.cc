@@ -64,7 +64,19 @@ class DeviceForward : public Forward {
   void require(int32_t op, int32_t type, const std::string &what) const;
   void add(int32_t code, int32_t type, std::initializer_list<DeviceRegion> src, DeviceRegion dst, std::array<int64_t, 4> ne,
            std::array<float, 4> params = {});
-  DeviceRegion weight(const Weight &w) const { return w ? *by_data_.at(w.data) : DeviceRegion{}; }
+  struct Placed {
+    const Weight *w;
+    DeviceRegion *region;
+    uint64_t offset;  // inside the region: weights that one product reads together share a region
+  };
+  DeviceRegion weight(const Weight &w) const {
+    if (!w) return {};
+    const Placed &p = by_data_.at(w.data);
+    return p.region->at(p.offset);
+  }
+  // Places the weights in one region, back to back, when all are present and of one type; returns whether it did.
+  bool place_together(std::initializer_list<const Weight *> ws);
+  void place(const Weight &w);
   DeviceRegion kv_slot(int32_t layer, int32_t seq, int kv) const { return cache_[size_t(layer)]->at((uint64_t(seq) * 2 + uint64_t(kv)) * slot_bytes_); }
   // MATMUL of the normed input, then the optional bias and RoPE, ping-ponging between pair[0] and pair[1].
   DeviceRegion project(const Weight &w, const Weight &bias, DeviceRegion *const pair[2], int64_t n, int64_t width, int32_t rope_heads);
@@ -78,8 +90,12 @@ class DeviceForward : public Forward {
   int32_t stride_;  // positions per cache head: n_ctx rounded up to 4, so every head and slot starts on a word
   uint64_t kv_row_, slot_bytes_;
   DeviceArena weights_, state_;
-  std::vector<std::pair<const Weight *, DeviceRegion *>> uploads_;
-  std::unordered_map<const uint8_t *, DeviceRegion *> by_data_;
+  std::vector<Placed> uploads_;
+  std::unordered_map<const uint8_t *, Placed> by_data_;
+  // Per layer: Q, K, V (and their biases, if any) back to back, and gate and up: a one-token step reads each
+  // group with one product.
+  std::vector<bool> qkv_together_, gate_up_together_;
+  DeviceRegion *qkv_[2], *gate_up_;
   std::vector<DeviceRegion *> cache_;  // one per layer: [seq][K, V][head][stride][row]
   DeviceRegion *x_[2], *h_, *q_[2], *k_[2], *v_[2], *attn_, *gate_, *up_, *act_, *logits_, *io_;
   std::vector<int32_t> io_host_;  // [ids][positions][positions + 1][logit rows], n_batch each
@@ -114,14 +130,13 @@ DeviceForward::DeviceForward(std::shared_ptr<const LlamaModel> model, const qinf
   for (int32_t op : {QINFER_OP_RMS_NORM, QINFER_OP_ROPE, QINFER_OP_ADD_F32, QINFER_OP_SILU_MUL, QINFER_OP_COPY}) require(op, 0, "op " + std::to_string(op));
   if (biased) require(QINFER_OP_ADD_ROWS, 0, "bias additions");
 
-  for (const std::vector<const Weight *> *list : {&matrices, &vectors}) {
-    for (const Weight *w : *list) {
-      if (!*w || by_data_.count(w->data)) continue;  // absent, or the tied output already placed
-      DeviceRegion *r = weights_.reserve(uint64_t(w->rows) * w->row_bytes);
-      by_data_[w->data] = r;
-      uploads_.emplace_back(w, r);
-    }
+  for (const LlamaLayer &l : model_->layers()) {
+    const bool biases = l.bq || l.bk || l.bv;
+    qkv_together_.push_back(place_together({&l.wq, &l.wk, &l.wv}) && (!biases || place_together({&l.bq, &l.bk, &l.bv})));
+    gate_up_together_.push_back(place_together({&l.w_gate, &l.w_up}));
   }
+  for (const std::vector<const Weight *> *list : {&matrices, &vectors})
+    for (const Weight *w : *list) place(*w);
   for (int32_t l = 0; l < hp.n_layer; ++l) cache_.push_back(state_.reserve(2 * uint64_t(opt.n_seq) * slot_bytes_));
   kv_bytes_ = state_.planned();
   const uint64_t b = uint64_t(opt.n_batch) * 4, nq = uint64_t(hp.n_head) * hp.head_dim, nkv = uint64_t(hp.n_head_kv) * hp.head_dim;
@@ -133,6 +148,8 @@ DeviceForward::DeviceForward(std::shared_ptr<const LlamaModel> model, const qinf
     v_[i] = state_.reserve(b * nkv);
   }
   attn_ = state_.reserve(b * nq);
+  for (auto &r : qkv_) r = state_.reserve(4 * (nq + 2 * nkv));
+  gate_up_ = state_.reserve(8 * uint64_t(hp.n_ff));
   gate_ = state_.reserve(b * hp.n_ff);
   up_ = state_.reserve(b * hp.n_ff);
   act_ = state_.reserve(b * hp.n_ff);
@@ -153,22 +170,48 @@ DeviceForward::DeviceForward(std::shared_ptr<const LlamaModel> model, const qinf
   io_host_.assign(size_t(opt.n_batch) * 4, 0);
 }
 
+void DeviceForward::place(const Weight &w) {
+  if (!w || by_data_.count(w.data)) return;  // absent, or already placed (the tied output, a group member)
+  Placed p{&w, weights_.reserve(uint64_t(w.rows) * w.row_bytes), 0};
+  by_data_[w.data] = p;
+  uploads_.push_back(p);
+}
+
+bool DeviceForward::place_together(std::initializer_list<const Weight *> ws) {
+  uint64_t bytes = 0;
+  for (const Weight *w : ws) {
+    const Weight &first = **ws.begin();  // matrices share their column count; bias vectors simply follow each other
+    if (!*w || w->type != first.type || (w->rows > 1 && w->cols != first.cols) || by_data_.count(w->data)) return false;
+    bytes += uint64_t(w->rows) * w->row_bytes;
+  }
+  DeviceRegion *r = weights_.reserve(bytes);
+  uint64_t offset = 0;
+  for (const Weight *w : ws) {
+    Placed p{w, r, offset};
+    by_data_[w->data] = p;
+    uploads_.push_back(p);
+    offset += uint64_t(w->rows) * w->row_bytes;
+  }
+  return true;
+}
+
 void DeviceForward::require(int32_t op, int32_t type, const std::string &what) const {
   if (!vt_->supports_op(device_, op, type)) throw Error(QINFER_E_UNSUPPORTED, std::string("the ") + vt_->name + " backend cannot run " + what);
 }
 
 bool DeviceForward::load(const LoadProgress &progress) {
   uint64_t total = 0, done = 0;
-  for (const auto &[w, r] : uploads_) total += uint64_t(w->rows) * w->row_bytes;
-  for (const auto &[w, r] : uploads_) {
-    const uint64_t bytes = uint64_t(w->rows) * w->row_bytes;
+  for (const Placed &p : uploads_) total += uint64_t(p.w->rows) * p.w->row_bytes;
+  for (const Placed &p : uploads_) {
+    const uint64_t bytes = uint64_t(p.w->rows) * p.w->row_bytes;
     for (uint64_t at = 0; at < bytes; at += kUploadStep) {
       const uint64_t n = std::min(kUploadStep, bytes - at);
-      check_backend(vt_, vt_->buffer_write(r->buffer, r->offset + at, w->data + at, n), "uploading the weights");
+      check_backend(vt_, vt_->buffer_write(p.region->buffer, p.region->offset + p.offset + at, p.w->data + at, n), "uploading the weights");
       done += n;
       if (!progress(done, total)) return false;
     }
   }
+  model_->release_pages();
   loaded_ = true;
   return true;
 }
@@ -220,9 +263,24 @@ void DeviceForward::build(int64_t n, int64_t m, const std::vector<Run> &runs) {
   for (int32_t il = 0; il < hp.n_layer; ++il) {
     const LlamaLayer &l = model_->layers()[size_t(il)];
     add(QINFER_OP_RMS_NORM, 0, {*x_[cur], weight(l.attn_norm)}, *h_, {d, n, 0, 0}, {hp.rms_eps});
-    const DeviceRegion q = project(l.wq, l.bq, q_, n, nq, hp.n_head);
-    const DeviceRegion k = project(l.wk, l.bk, k_, n, nkv, hp.n_head_kv);
-    const DeviceRegion v = project(l.wv, l.bv, v_, n, nkv, 0);
+    DeviceRegion q, k, v;
+    if (n == 1 && qkv_together_[size_t(il)]) {
+      // One token: Q, K and V in one product, then Q and K rotated as one row of n_head + n_head_kv heads.
+      Weight qkv = l.wq;
+      qkv.rows = nq + 2 * nkv;
+      const DeviceRegion rotated = project(qkv, l.bq, qkv_, 1, qkv.rows, 0);
+      const DeviceRegion other = rotated.buffer == qkv_[0]->buffer && rotated.offset == qkv_[0]->offset ? *qkv_[1] : *qkv_[0];
+      const float neox = hp.rope_layout == RopeLayout::kNeox ? 1.0f : 0.0f;
+      add(QINFER_OP_ROPE, 0, {rotated, io_->at(b4), weight(model_->rope_freqs())}, other, {hp.head_dim, hp.n_head + hp.n_head_kv, 1, hp.n_rot},
+          {hp.rope_theta, hp.rope_freq_scale, neox, 0});
+      q = other;
+      k = other.at(uint64_t(nq) * 4);
+      v = rotated.at(uint64_t(nq + nkv) * 4);
+    } else {
+      q = project(l.wq, l.bq, q_, n, nq, hp.n_head);
+      k = project(l.wk, l.bk, k_, n, nkv, hp.n_head_kv);
+      v = project(l.wv, l.bv, v_, n, nkv, 0);
+    }
     for (const Run &r : runs) {
       const DeviceRegion pos = io_->at(b4 + uint64_t(r.start) * 4), kslot = kv_slot(il, r.seq, 0), vslot = kv_slot(il, r.seq, 1);
       add(QINFER_OP_KV_STORE, opt_.kv_type, {k.at(uint64_t(r.start * nkv) * 4), pos}, kslot, {hp.head_dim, hp.n_head_kv, r.len, stride_});
@@ -234,9 +292,14 @@ void DeviceForward::build(int64_t n, int64_t m, const std::vector<Run> &runs) {
     add(QINFER_OP_ADD_F32, 0, {*x_[cur], *h_}, *x_[1 - cur], {n * d, 0, 0, 0});
     cur = 1 - cur;
     add(QINFER_OP_RMS_NORM, 0, {*x_[cur], weight(l.ffn_norm)}, *h_, {d, n, 0, 0}, {hp.rms_eps});
-    add(QINFER_OP_MATMUL, l.w_gate.type, {weight(l.w_gate), *h_}, *gate_, {d, hp.n_ff, n, 0});
-    add(QINFER_OP_MATMUL, l.w_up.type, {weight(l.w_up), *h_}, *up_, {d, hp.n_ff, n, 0});
-    add(QINFER_OP_SILU_MUL, 0, {*gate_, *up_}, *act_, {n * hp.n_ff, 0, 0, 0});
+    if (n == 1 && gate_up_together_[size_t(il)]) {
+      add(QINFER_OP_MATMUL, l.w_gate.type, {weight(l.w_gate), *h_}, *gate_up_, {d, 2 * int64_t(hp.n_ff), 1, 0});
+      add(QINFER_OP_SILU_MUL, 0, {*gate_up_, gate_up_->at(uint64_t(hp.n_ff) * 4)}, *act_, {hp.n_ff, 0, 0, 0});
+    } else {
+      add(QINFER_OP_MATMUL, l.w_gate.type, {weight(l.w_gate), *h_}, *gate_, {d, hp.n_ff, n, 0});
+      add(QINFER_OP_MATMUL, l.w_up.type, {weight(l.w_up), *h_}, *up_, {d, hp.n_ff, n, 0});
+      add(QINFER_OP_SILU_MUL, 0, {*gate_, *up_}, *act_, {n * hp.n_ff, 0, 0, 0});
+    }
     add(QINFER_OP_MATMUL, l.w_down.type, {weight(l.w_down), *act_}, *h_, {hp.n_ff, d, n, 0});
     add(QINFER_OP_ADD_F32, 0, {*x_[cur], *h_}, *x_[1 - cur], {n * d, 0, 0, 0});
     cur = 1 - cur;

@@ -132,4 +132,9 @@ bool LlamaModel::prefetch(const std::function<bool(uint64_t, uint64_t)> &progres
   return true;
 }
 
+void LlamaModel::release_pages() const {
+  const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE)), begin = weight_begin_ / page * page;
+  if (weight_end_ > begin) ::madvise(const_cast<uint8_t *>(file_.data()) + begin, weight_end_ - begin, MADV_DONTNEED);
+}
+
 }  // namespace qinfer

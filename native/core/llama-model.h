@@ -73,6 +73,8 @@ class LlamaModel {
   // Touches every page of the weights so the first tokens do not pay for page faults;
   // calls progress(done, total) between chunks and stops early when it returns false.
   bool prefetch(const std::function<bool(uint64_t, uint64_t)> &progress) const;
+  // Drops the weights' pages from this process (a device holds its own copy); they page back in if read.
+  void release_pages() const;
 
  private:
   Weight bind(const std::vector<TensorSpec> &tensors, const std::string &name, int64_t cols, int64_t rows, bool required);

@@ -38,10 +38,10 @@ size_t act256_bytes(int64_t cols) { return size_t(cols) + size_t(cols / 256) * 4
 
 // Decode is bound by memory latency unless the rows being read are requested ahead of use: each
 // tile streams several rows, more than the hardware prefetchers follow on their own. A row asks for
-// its own bytes 2 KiB ahead; but where rows are short (TinyLlama's 2048-column Q4_0 rows are 1152
-// bytes), 2 KiB ahead lands in rows being read already and the next tile's rows start cold, so short
-// rows ask for the same offset one tile of rows further on.
-constexpr size_t kPrefetchAhead = 2048, kShortRow = 4096;
+// its own bytes 2 KiB ahead only where rows are long: in rows of up to 8 KiB (TinyLlama's 2048-column
+// Q4_0 rows are 1152 bytes, 14336 columns make 8064) 2 KiB ahead lands in rows being read already, or
+// leaves the first quarter of each row cold, so they ask for the same offset one tile of rows on.
+constexpr size_t kPrefetchAhead = 2048, kShortRow = 8192;
 inline size_t prefetch_distance(size_t row_bytes, int tile_rows) {
   return row_bytes <= kShortRow ? row_bytes * size_t(tile_rows) : kPrefetchAhead;
 }

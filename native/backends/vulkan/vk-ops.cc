@@ -93,6 +93,11 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.op == QINFER_OP_MATVEC) out->pc.ne[2] = 1;
       out->shader = op.op == QINFER_OP_GET_ROWS ? get_rows_shader(op.type) : matmul_shader(op.type);
       out->workgroups = op.op == QINFER_OP_GET_ROWS ? n2 : n1 * out->pc.ne[2];
+      // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, 4 rows and up to 8 tokens per workgroup.
+      if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {
+        out->shader = op.type == QINFER_TYPE_Q4_0 ? shaders::MATVEC_Q4_0 : shaders::MATVEC_Q8_0;
+        out->workgroups = (n1 + 3) / 4 * ((out->pc.ne[2] + 7) / 8);
+      }
       break;
     }
     case QINFER_OP_RMS_NORM:
