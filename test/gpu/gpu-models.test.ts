@@ -92,14 +92,17 @@ for (const gpu of gpus) {
           const extended = [...prompt, seq(1)[0]!];
           const oneMore = await dev.evaluate(extended);
           const allAtOnce = rows(await dev.evaluate(extended, { logits: 'all' }), RANDOM_MODEL_VOCAB);
-          expect(normalizedError(oneMore, allAtOnce[prompt.length]!)).toBeLessThan(type === 0 || type === 1 ? 1e-5 : 2e-3);
+          // CUDA's 1-4 token products round activations to 8 bits as the CPU does, while more tokens take f16 tensor
+          // cores: a step of a few tokens and a whole-prompt evaluation then differ by that rounding.
+          const pathTol = type === 0 || type === 1 ? 1e-5 : gpu.name === 'cuda' ? tie : 2e-3;
+          expect(normalizedError(oneMore, allAtOnce[prompt.length]!)).toBeLessThan(pathTol);
           const prefix = seq(20), a = [...prefix, ...seq(3)], b = [...prefix, ...seq(4)];
           const full = rows(await dev.evaluate(b, { logits: 'all' }), RANDOM_MODEL_VOCAB);
           await dev.evaluateBatch([a, seq(30), seq(31)]);  // every slot busy with other tokens
           const before = dev.stats().tokens;
           const last = await dev.evaluate(b);
           expect(dev.stats().tokens - before).toBeLessThan(b.length);
-          expect(normalizedError(last, full[b.length - 1]!)).toBeLessThan(1e-5);
+          expect(normalizedError(last, full[b.length - 1]!)).toBeLessThan(pathTol);
         } finally {
           cpu.close();
           dev.close();

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { evaluatePerplexity } from '../../lib/eval.js';
+import { evaluateModels, evaluatePerplexity } from '../../lib/eval.js';
 import { type Model, loadModel } from '../../lib/model.js';
 import { ReferenceLlama } from '../helpers/llama-reference.js';
 import { rng, testSeed } from '../helpers/random.js';
@@ -58,6 +58,10 @@ describe('evaluatePerplexity on tiny models', () => {
     const self = await evaluatePerplexity(model, tokens, { contextSize: 16, reference: model, maxWindows: 1 });
     expect(self.kld!.max).toBeLessThan(1e-9);
     expect(self.top1).toBe(1);
+    // Several models against one reference pass: each gets the numbers it gets alone.
+    const [both, withSelf] = await evaluateModels([model, other], tokens, { contextSize: 16, reference: other, maxWindows: 2 });
+    expect(both).toEqual(await evaluatePerplexity(model, tokens, { contextSize: 16, reference: other, maxWindows: 2 }));
+    expect(withSelf!.kld!.max).toBeLessThan(1e-9);
   });
 
   it('runs through qinfer eval and qinfer run', async () => {
