@@ -12,6 +12,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, wri
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { seededUniform } from './seeded-random.mjs';
+
 const root = new URL('..', import.meta.url).pathname;
 export const fixtureModel = join(root, '../shared/fixtures/models/gcide-llama-25m/model.safetensors');
 
@@ -59,15 +61,7 @@ export async function loadFixtureRows(readSafetensors, rowsPerTensor = Infinity,
  * few strong outlier channels, as real imatrix files look. Seeded, so every tool sees the same one.
  */
 export function syntheticImatrix(cols, seed = 12345) {
-  let s = seed >>> 0;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 2 ** 32;
-  };
+  const next = seededUniform(seed);
   const im = new Float32Array(cols);
   for (let j = 0; j < cols; j++) {
     const gauss = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());

@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 
 import { native } from '../../dist/binding.js';
 import { readGguf, writeGguf } from '../../dist/gguf.js';
+import { seededUniform } from '../seeded-random.mjs';
 
 export const SHAPES = {
   // TinyLlama-1.1B: 22 layers, 32 heads of 64, 4 KV heads, FFN 5632.
@@ -37,15 +38,7 @@ async function vocabularyOf(path) {
 }
 
 function normals(n, seed, std) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 2 ** 32;
-  };
+  const next = seededUniform(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
     const r = Math.sqrt(-2 * Math.log(next())) * std, a = 2 * Math.PI * next();
