@@ -248,6 +248,8 @@ export interface NativeMatmulBenchRequest {
   cols: number;
   batch: number;
   minSeconds: number;
+  /** Reuse one copy of the weights (cache-resident when it fits) instead of cycling copies through memory. */
+  resident?: boolean;
 }
 
 export interface NativeBenchTiming {

@@ -33,6 +33,7 @@ struct Request {
   int32_t type = 0;
   int64_t rows = 0, cols = 0, batch = 1;
   double min_seconds = 0.5;
+  bool resident = false;
 };
 
 class BenchWorker : public Napi::AsyncWorker {
@@ -46,7 +47,8 @@ class BenchWorker : public Napi::AsyncWorker {
       if (req_.kind == "bandwidth") {
         bandwidth_ = cpu::measure_read_bandwidth(pool, uint64_t(req_.bytes), req_.reps);
       } else {
-        timing_ = cpu::bench_matmul(cpu::kernels_for(req_.isa), pool, req_.type, req_.rows, req_.cols, req_.batch, req_.min_seconds);
+        timing_ = cpu::bench_matmul(cpu::kernels_for(req_.isa), pool, req_.type, req_.rows, req_.cols, req_.batch, req_.min_seconds,
+                                       req_.resident);
       }
     } catch (const Error &e) {
       status_ = e.status();
@@ -99,6 +101,7 @@ Napi::Value cpu_kernel_bench(const Napi::CallbackInfo &info) {
       r.cols = o.Get("cols").As<Napi::Number>().Int64Value();
       r.batch = o.Get("batch").As<Napi::Number>().Int64Value();
       r.min_seconds = o.Get("minSeconds").As<Napi::Number>().DoubleValue();
+      r.resident = o.Get("resident").ToBoolean();
     } else {
       throw Error(QINFER_E_INVALID_ARGUMENT, "Expected bandwidth or matmul for option kind but received " + r.kind);
     }

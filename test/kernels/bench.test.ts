@@ -9,6 +9,7 @@ describe('kernel benchmark', () => {
     const seen: string[] = [];
     const r = await benchKernels({ formats: ['q4_0', 'f16'], isas: ['generic', 'avx2'], shapes: [[64, 256]], batches: [1, 5], minSeconds: 0, bandwidthBytes: 2 ** 24, onResult: (x) => seen.push(x.op) });
     expect(r.bandwidthGBps).toBeGreaterThan(0);
+    expect(r.resident).toBe(false);
     expect(r.results).toHaveLength(2 * 2 + 2 * 2);
     expect(seen).toEqual(r.results.map((x) => x.op));
     for (const x of r.results) {
@@ -16,6 +17,13 @@ describe('kernel benchmark', () => {
       expect(x.seconds).toBeGreaterThan(0);
       expect(x.gflops).toBeCloseTo((2 * x.rows * x.cols * x.batch) / x.seconds / 1e9, 6);
     }
+  });
+
+  it('reuses one weight copy when asked (--resident) and says so', async () => {
+    const r = await benchKernels({ formats: ['q8_0'], isas: ['generic'], shapes: [[32, 256]], batches: [], minSeconds: 0, bandwidthBytes: 2 ** 24, resident: true });
+    expect(r.resident).toBe(true);
+    expect(r.results).toHaveLength(1);
+    expect(r.results[0]!.gbps).toBeGreaterThan(0);
   });
 
   it('refuses unknown formats', async () => {

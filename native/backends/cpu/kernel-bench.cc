@@ -72,7 +72,7 @@ double measure_read_bandwidth(ThreadPool &pool, uint64_t bytes, int reps) {
 }
 
 BenchTiming bench_matmul(const Kernels &k, ThreadPool &pool, int32_t type, int64_t rows, int64_t cols, int64_t batch,
-                         double min_seconds) {
+                         double min_seconds, bool resident) {
   const quant::QuantTraits *qt = quant::quant_traits(type);
   if (!qt || !matmul_supported(k, type)) throw Error(QINFER_E_UNSUPPORTED, "benchmark: type not computed by these kernels");
   const uint64_t row_bytes = type_row_bytes(type, cols);
@@ -89,7 +89,7 @@ BenchTiming bench_matmul(const Kernels &k, ThreadPool &pool, int32_t type, int64
 
   // Decode cycles through copies totalling several times the last-level cache.
   uint64_t l3 = cpu_info().l3_bytes ? cpu_info().l3_bytes : (32u << 20);
-  int copies = batch == 1 ? int(std::max<uint64_t>(1, (4 * l3 + matrix_bytes - 1) / matrix_bytes)) : 1;
+  int copies = batch == 1 && !resident ? int(std::max<uint64_t>(1, (4 * l3 + matrix_bytes - 1) / matrix_bytes)) : 1;
   Buffer weights = alloc(matrix_bytes * uint64_t(copies));
   pool.parallel_for(rows * copies, 256, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++)
