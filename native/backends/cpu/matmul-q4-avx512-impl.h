@@ -161,9 +161,5 @@ void Q4Pair<NR, NT>::decode(const GemmArgs &g, int64_t r, int64_t t) {
   for (int i = 0; i < NR; i++) g.y[t * g.ldy + r + i] = y[i];
 }
 
-void fill_q4_avx512(Kernels &k) {
-  k.gemm[QINFER_TYPE_Q4_0] = GemmKernel{act32_bytes, quantize_act32, Tiler<Q4Pair, kQuantRows, kQuantTokens>::run};
-}
-
 }  // namespace
 }  // namespace qinfer::cpu
