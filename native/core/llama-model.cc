@@ -138,8 +138,8 @@ void LlamaModel::release_pages() const {
 }
 
 namespace {
-// The rotated dimension at which a pair turns `rotations` times over n_ctx_orig positions (pair i turns
-// n_ctx_orig * base^(-2i/n_rot) / (2 pi) times), as a dimension index (twice the pair index).
+// The pair index d at which a pair turns `rotations` times over n_ctx_orig positions: pair d turns
+// n_ctx_orig / (2 pi base^(2d/n_rot)) times (the YaRN paper's r(d)), solved for d.
 float yarn_corr_dim(int32_t n_rot, int32_t n_ctx_orig, float rotations, float base) {
   return float(n_rot) * std::log(float(n_ctx_orig) / (rotations * 2.0f * float(M_PI))) / (2.0f * std::log(base));
 }

@@ -26,8 +26,8 @@ struct LlamaHparams {
   RopeLayout rope_layout = RopeLayout::kNormal;
   float rope_theta = 10000.0f;
   float rope_freq_scale = 1.0f;  // linear scaling: positions are multiplied by this (YaRN: 1 / factor)
-  // YaRN (rope.scaling.type "yarn"): how much of each frequency keeps its unscaled value, ramped between
-  // the correction dimensions of beta_fast and beta_slow rotations over the original context; 0 turns it off.
+  // YaRN (rope.scaling.type "yarn"): the share of the trained (unscaled) angle that pairs turning more than
+  // beta_fast times over the original context keep, ramping down to none at beta_slow turns; 0 turns YaRN off.
   float rope_ext_factor = 0.0f;
   float rope_attn_factor = 1.0f;  // cos and sin are multiplied by this (YaRN's 0.1 ln(factor) + 1, times rope.scaling.attn_factor)
   float rope_yarn_beta_fast = 32.0f;

@@ -14,9 +14,9 @@ function half(h: number): number {
 }
 
 /**
- * YaRN's correction range [low, high] in pair indices, in float64 from the YaRN paper's definition: the
- * rotated dimension d at which a pair turns `beta` times over the original context L satisfies
- * L / (2 pi base^(d / nRot)) = beta, so d = nRot ln(L / (2 pi beta)) / (2 ln base); rounded outwards and clamped.
+ * YaRN's correction range [low, high] in pair indices, in float64 from the YaRN paper's definition: pair d turns
+ * L / (2 pi base^(2d / nRot)) times over the original context L, which is `beta` times at
+ * d = nRot ln(L / (2 pi beta)) / (2 ln base); rounded outwards and clamped as ggml (and transformers) do.
  */
 export function yarnCorrDims(hp: LlamaHparams): [number, number] {
   const dim = (beta: number) => (hp.nRot * Math.log(hp.ropeYarnOrigCtx / (2 * Math.PI * beta))) / (2 * Math.log(hp.ropeTheta));
