@@ -114,11 +114,14 @@ function ropeScaling(file: GgufFile, arch: string): RopeScaling {
     return v;
   };
   const out: RopeScaling = { ropeFreqScale: 1, ropeExtFactor: 0, ropeAttnFactor: positive(a('attn_factor'), 1), ropeYarnBetaFast: 32, ropeYarnBetaSlow: 1, ropeYarnOrigCtx: 0 };
-  const scalingType = getMetadata(file, a('type'));
-  const factor = num(file, a('factor'), 0);
+  // As llama.cpp reads them: the type defaults to linear, the factor is .factor, else the older rope.scale_linear.
+  const scalingType = getMetadata(file, a('type')) ?? 'linear';
+  const factorKey = [a('factor'), `${arch}.rope.scale_linear`].find((k) => getMetadata(file, k) !== undefined);
+  const factor = factorKey === undefined ? 0 : num(file, factorKey);
+  if (factor < 0) throw new BadFileError(`${file.path}: RoPE scaling factor ${factorKey} = ${factor} must not be negative`);
   if (scalingType === 'yarn') {
-    if (getMetadata(file, a('factor')) === undefined) throw new BadFileError(`${file.path}: YaRN RoPE scaling needs ${a('factor')}`);
-    if (!(factor > 0)) throw new BadFileError(`${file.path}: YaRN RoPE scaling factor ${a('factor')} = ${factor} must be positive`);
+    if (factorKey === undefined) throw new BadFileError(`${file.path}: YaRN RoPE scaling needs ${a('factor')}`);
+    if (!(factor > 0)) throw new BadFileError(`${file.path}: YaRN RoPE scaling factor ${factorKey} = ${factor} must be positive`);
     const origKey = getMetadata(file, a('original_context_length')) !== undefined ? a('original_context_length') : `${arch}.context_length`;
     if (getMetadata(file, origKey) === undefined) {
       throw new BadFileError(`${file.path}: YaRN RoPE scaling needs the original context length (${a('original_context_length')} or ${arch}.context_length)`);
@@ -137,11 +140,9 @@ function ropeScaling(file: GgufFile, arch: string): RopeScaling {
       ? positive(a('yarn_attn_factor'), 1)
       : out.ropeExtFactor !== 0 && factor > 1 ? 0.1 * Math.log(factor) + 1 : 1;
     out.ropeAttnFactor *= magnitude;
-  } else if (scalingType === 'linear' && factor > 0) {
-    out.ropeFreqScale = 1 / factor;
-  } else if (scalingType === undefined && num(file, `${arch}.rope.scale_linear`, 0) > 0) {
-    out.ropeFreqScale = 1 / num(file, `${arch}.rope.scale_linear`);
-  } else if (scalingType !== undefined && scalingType !== 'none' && scalingType !== 'linear') {
+  } else if (scalingType === 'linear') {
+    if (factor > 0) out.ropeFreqScale = 1 / factor;  // a factor of 0 means none, as in llama.cpp
+  } else if (scalingType !== 'none') {
     // Llama 3 scaling is stored as the rope_freqs tensor, which the graph applies.
     if (!(scalingType === 'llama3' && file.tensors.some((t) => t.name === 'rope_freqs.weight'))) {
       throw new UnsupportedError(`${file.path}: RoPE scaling "${String(scalingType)}" is not supported (none, linear, yarn, and Llama 3 frequency factors are)`);

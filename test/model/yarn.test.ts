@@ -63,6 +63,11 @@ describe('YaRN metadata', () => {
     expect([plain.ropeFreqScale, plain.ropeExtFactor, plain.ropeAttnFactor, plain.ropeYarnOrigCtx]).toEqual([1, 0, 1, 0]);
     const linear = llamaHparams(edited([{ key: 'llama.rope.scaling.type', type: 'string', value: 'linear' }]));
     expect([linear.ropeFreqScale, linear.ropeExtFactor, linear.ropeAttnFactor]).toEqual([0.25, 0, 1]);
+    // As in llama.cpp: no type means linear, and the older rope.scale_linear key gives the factor.
+    expect(llamaHparams(edited([], ['llama.rope.scaling.type'])).ropeFreqScale).toBe(0.25);
+    const old = edited([f32('llama.rope.scale_linear', 2)], ['llama.rope.scaling.factor']);
+    expect([llamaHparams(old).ropeFreqScale, llamaHparams(old).ropeAttnFactor]).toEqual([0.5, 0.1 * Math.log(2) + 1]);
+    expect(llamaHparams(edited([{ key: 'llama.rope.scaling.type', type: 'string', value: 'none' }])).ropeFreqScale).toBe(1);
   });
 
   it('refuses bad YaRN metadata with typed errors', () => {
@@ -71,7 +76,7 @@ describe('YaRN metadata', () => {
       expect(() => llamaHparams(f)).toThrow(message);
     };
     bad(edited([f32('llama.rope.scaling.factor', 0)]), BadFileError, /factor .* = 0 must be positive/);
-    bad(edited([f32('llama.rope.scaling.factor', -2)]), BadFileError, /must be positive/);
+    bad(edited([f32('llama.rope.scaling.factor', -2)]), BadFileError, /factor = -2 must not be negative/);
     bad(edited([], ['llama.rope.scaling.factor']), BadFileError, /needs llama\.rope\.scaling\.factor/);
     bad(edited([], ['llama.rope.scaling.original_context_length', 'llama.context_length']), BadFileError, /original context length/);
     bad(edited([f32('llama.rope.scaling.yarn_beta_fast', 0)]), BadFileError, /yarn_beta_fast = 0 must be positive/);
