@@ -58,14 +58,14 @@ describe.skipIf(unavailable !== undefined)(`YaRN: qinfer and llama.cpp on one ra
         return e;
       };
       plain = against({ ropeExtFactor: 0, ropeAttnFactor: 1, ropeFreqScale: 1 });
-      // Each part of YaRN moves the logits by far more than llama.cpp's noise: its magnitude factor, either end of the range.
+      // Each part of YaRN moves the logits by far more than llama.cpp's noise (5x): its magnitude factor, either end of the range.
       const parts = [against({ ropeAttnFactor: 1 }), against({ ropeYarnBetaFast: 16 }), against({ ropeYarnBetaSlow: 2 })];
       console.log(
         `YaRN: llama.cpp within ${worst.toExponential(2)} of the reference, qinfer within ${ours.toExponential(2)}, ` +
           `qinfer to llama.cpp ${between.toExponential(2)}; llama.cpp to plain RoPE ${plain.toExponential(2)}, to YaRN without its ` +
           `magnitude factor ${parts[0]!.toExponential(2)}, with beta_fast 16 ${parts[1]!.toExponential(2)}, beta_slow 2 ${parts[2]!.toExponential(2)}`,
       );
-      for (const e of parts) expect(e).toBeGreaterThan(1e-2);
+      for (const e of parts) expect(e).toBeGreaterThan(Math.max(5 * worst, 5e-3));
       expect(ours).toBeLessThan(1e-5);
       expect(between).toBeLessThan(3e-3);
       expect(plain).toBeGreaterThan(1e-2);
