@@ -89,7 +89,7 @@ __global__ void __launch_bounds__(kRowThreads) argmax_kernel(const float *x, int
 
 // One block per (token, head): each thread rotates pairs; dimensions past n_dims are copied.
 __global__ void rope_kernel(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t n_heads, int64_t head_dim,
-                            int64_t n_dims, float theta_scale, float freq_scale, bool neox) {
+                            int64_t n_dims, float theta_scale, RopeArgs r) {
   const int64_t t = blockIdx.x / n_heads;
   const float *v = x + int64_t(blockIdx.x) * head_dim;
   float *o = y + int64_t(blockIdx.x) * head_dim;
@@ -99,9 +99,15 @@ __global__ void rope_kernel(const float *x, const int32_t *positions, const floa
     float theta = float(positions[t]);
     for (int64_t k = 0; k < i; k++) theta *= theta_scale;
     const float ff = freq_factors ? freq_factors[i] : 1.0f;
-    const float angle = freq_scale * (theta / ff);
-    const float c = cosf(angle), s = sinf(angle);
-    const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+    const float extrap = __fdiv_rn(theta, ff);
+    float angle = __fmul_rn(r.freq_scale, extrap);
+    if (r.ext_factor != 0.0f) {
+      // YaRN: the pairs below the correction range keep their trained frequency, those above are interpolated.
+      const float ramp = __fmul_rn(1.0f - fminf(1.0f, fmaxf(0.0f, __fdiv_rn(float(i) - r.corr_low, fmaxf(0.001f, r.corr_high - r.corr_low)))), r.ext_factor);
+      angle = __fadd_rn(__fmul_rn(angle, 1.0f - ramp), __fmul_rn(extrap, ramp));
+    }
+    const float c = cosf(angle) * r.attn_factor, s = sinf(angle) * r.attn_factor;
+    const int64_t a = r.neox ? i : 2 * i, b = r.neox ? i + half : 2 * i + 1;
     const float x0 = v[a], x1 = v[b];
     o[a] = x0 * c - x1 * s;
     o[b] = x0 * s + x1 * c;
@@ -217,12 +223,11 @@ cudaError_t launch_argmax(const float *x, int32_t *out, int64_t rows, int64_t n,
 }
 
 cudaError_t launch_rope(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t tokens, int64_t n_heads,
-                        int64_t head_dim, int64_t n_dims, float freq_base, float freq_scale, bool neox, cudaStream_t stream) {
+                        int64_t head_dim, int64_t n_dims, const RopeArgs &args, cudaStream_t stream) {
   if (tokens * n_heads > 0x7fffffff) return cudaErrorInvalidValue;
   // The host's powf, as the CPU backend computes it.
-  const float theta_scale = std::pow(freq_base, -2.0f / float(n_dims));
-  rope_kernel<<<unsigned(tokens * n_heads), 64, 0, stream>>>(x, positions, freq_factors, y, n_heads, head_dim, n_dims, theta_scale, freq_scale,
-                                                            neox);
+  const float theta_scale = std::pow(args.freq_base, -2.0f / float(n_dims));
+  rope_kernel<<<unsigned(tokens * n_heads), 64, 0, stream>>>(x, positions, freq_factors, y, n_heads, head_dim, n_dims, theta_scale, args);
   return cudaGetLastError();
 }
 
