@@ -135,25 +135,29 @@ struct Amx {
           dx[m] = m < nt ? reinterpret_cast<const float *>(a + size_t(m) * g.act_stride + g.cols) : zeros.data();
         __m512 acc[kTile];
         for (int m = 0; m < kTile; m++) acc[m] = _mm512_setzero_ps();
-        // Two blocks in flight: the second tile product runs while the first one's results are scaled.
-        for (int64_t b = 0; b < nb; b += 2) {
-          const bool second = b + 1 < nb;
-          _tile_loadd(0, a + b * 32, g.act_stride);
-          _tile_loadd(2, p.q.data() + b * kPackedBlock, 64);
-          _tile_zero(4);
-          _tile_dpbssd(4, 0, 2);
-          if (second) {
-            _tile_loadd(1, a + (b + 1) * 32, g.act_stride);
-            _tile_loadd(3, p.q.data() + (b + 1) * kPackedBlock, 64);
+        // Pipelined: block b's tile product is issued, then block b-1's result is stored, then block b-2's
+        // (stored an iteration ago, so its loads do not wait on the tile store) is scaled.
+        // (The tile intrinsics take literal register numbers: tiles 0, 2, 4 serve even blocks, 1, 3, 5 odd.)
+        auto product = [&](int64_t blk) {
+          if (blk % 2 == 0) {
+            _tile_loadd(0, a + blk * 32, g.act_stride);
+            _tile_loadd(2, p.q.data() + blk * kPackedBlock, 64);
+            _tile_zero(4);
+            _tile_dpbssd(4, 0, 2);
+          } else {
+            _tile_loadd(1, a + blk * 32, g.act_stride);
+            _tile_loadd(3, p.q.data() + blk * kPackedBlock, 64);
             _tile_zero(5);
             _tile_dpbssd(5, 1, 3);
           }
-          _tile_stored(4, c[0], 64);
-          scale_block(c[0], p.d.data() + b * kTile, dx, b, acc);
-          if (second) {
-            _tile_stored(5, c[1], 64);
-            scale_block(c[1], p.d.data() + (b + 1) * kTile, dx, b + 1, acc);
+        };
+        for (int64_t blk = 0; blk < nb + 2; blk++) {
+          if (blk < nb) product(blk);
+          if (blk >= 1 && blk - 1 < nb) {
+            if (blk % 2) _tile_stored(4, c[0], 64);
+            else _tile_stored(5, c[1], 64);
           }
+          if (blk >= 2) scale_block(c[blk % 2], p.d.data() + (blk - 2) * kTile, dx, blk - 2, acc);
         }
         for (int m = 0; m < nt; m++) _mm512_mask_storeu_ps(g.y + (t + m) * g.ldy + r, rows, acc[m]);
       }
