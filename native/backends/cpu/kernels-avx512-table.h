@@ -15,9 +15,6 @@ constexpr int kQuantRows = 4, kQuantTokens = 4;
 #include "matmul-float-impl.h"
 #include "matmul-kquant-avx512-impl.h"
 #include "matmul-kquant-impl.h"
-#ifdef QINFER_USE_VNNI
-#include "matmul-kquant-vnni-impl.h"
-#endif
 #include "matmul-legacy-impl.h"
 #include "matmul-lanes-avx512-impl.h"
 #include "matmul-lowbit-impl.h"
@@ -37,9 +34,6 @@ Kernels avx512_table(Isa isa) {
   fill_kquant_table(t);
   fill_lanes_avx512(t);
   fill_kquant_avx512(t);
-#ifdef QINFER_USE_VNNI
-  fill_kquant_vnni(t);
-#endif
   fill_w8a8(t);
   fill_ops_simd(t);
   return t;
