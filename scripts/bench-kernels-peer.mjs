@@ -57,7 +57,9 @@ is the mean over its runs (at least 1 s) with ONE weight matrix reused, which st
 the like-for-like qinfer figure is therefore --resident (one weight copy reused), median
 repetition. The ratio is qinfer / llama.cpp. Separately: qinfer's from-memory matrix-vector figure
 (its default benchmark, cycling weight copies totalling 4x L3, best repetition) and the read
-bandwidth qinfer measured in the same run.`;
+bandwidth qinfer measured in the same run. test-backend-ops keeps weights in the plain CPU buffer,
+so the llama.cpp figures are ggml's plain kernels, not the repacked (CPU_REPACK) or AMX weight
+buffers llama.cpp puts model weights in where the CPU has them.`;
 
 /** ggml type ids (stable, GGUF) and ggml's spellings, keyed by qinfer's lower-case format names. */
 export const GGML_TYPES = {
