@@ -114,7 +114,7 @@ void lane_matvec(const GemmArgs &g, int64_t r, int64_t t) {
       __m512i lo, hi;
       F::load(w[k], b, lo, hi);
       if (b % 2 == 0)
-        for (int i = 0; i < 4; i++) prefetch_ahead(w[k][i] + b, 64, ahead);
+        for (int i = 0; i < 4; i++) prefetch_ahead(w[k][i] + b, 2 * sizeof(typename F::Block), ahead);
       __m512i s = dot_u8s8_512(dot_u8s8_512(_mm512_setzero_si512(), lo, xlo), hi, xhi);
       __m512 p = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), dx, off);
       acc[k] = _mm512_fmadd_ps(p, lane_scales(w[k], b), acc[k]);

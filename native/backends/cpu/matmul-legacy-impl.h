@@ -122,7 +122,7 @@ struct LegacyTile {
         Decoded q[NR];
         for (int i = 0; i < NR; i++) {
           q[i] = F::decode(w[i][b]);
-          if (b % 2 == 0) prefetch_ahead(w[i] + b, 64, ahead);
+          if (b % 2 == 0) prefetch_ahead(w[i] + b, 2 * sizeof(typename F::Block), ahead);
         }
         for (int j = 0; j < NT; j++) {
           __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].qs + b * 32));
