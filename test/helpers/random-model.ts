@@ -7,9 +7,12 @@ import { readGguf, writeGguf } from '../../lib/gguf.js';
 const tiny = join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-llama.gguf');
 export const RANDOM_MODEL_VOCAB = 64;
 
-/** dim 128 (4 heads of 32, 2 KV heads), FFN 256, 2 layers: every width a whole number of 32-element blocks. */
-export async function writeRandomLlama(path: string, type: number, next: () => number): Promise<void> {
-  const DIM = 128, FF = 256;
+/**
+ * dim 128 (4 heads of 32, 2 KV heads), FFN 256, 2 layers: every width a whole number of 32-element blocks; `dim`
+ * 256 (heads of 64, FFN 512) gives every product whole 256-column groups (CUDA's fused decode kernels take those).
+ */
+export async function writeRandomLlama(path: string, type: number, next: () => number, dim = 128): Promise<void> {
+  const DIM = dim, FF = 2 * dim;
   const src = await readGguf(tiny);
   const set: Record<string, number> = { 'llama.embedding_length': DIM, 'llama.feed_forward_length': FF, 'llama.rope.dimension_count': DIM / 4 };
   const metadata = src.metadata.map((kv) => (kv.key in set ? { ...kv, value: set[kv.key]! } : kv));

@@ -4,6 +4,8 @@
 
 #include "cuda-formats.cuh"
 #include "cuda-kernels.h"
+#include "cuda-pdl.cuh"
+#include "cuda-rows.cuh"
 
 namespace qinfer::cuda {
 namespace {
@@ -33,6 +35,8 @@ __device__ float block_max(float v, float *scratch) {
 }
 
 __global__ void __launch_bounds__(kRowThreads) rms_norm_kernel(const float *x, const float *weight, float *y, int64_t n, float eps) {
+  pdl_wait();
+  pdl_trigger();
   __shared__ float scratch[kRowThreads / kWarp];
   const float *xr = x + int64_t(blockIdx.x) * n;
   float *yr = y + int64_t(blockIdx.x) * n;
@@ -43,6 +47,8 @@ __global__ void __launch_bounds__(kRowThreads) rms_norm_kernel(const float *x, c
 }
 
 __global__ void __launch_bounds__(kRowThreads) softmax_kernel(const float *x, float *y, int64_t n) {
+  pdl_wait();
+  pdl_trigger();
   __shared__ float scratch[kRowThreads / kWarp];
   const float *xr = x + int64_t(blockIdx.x) * n;
   float *yr = y + int64_t(blockIdx.x) * n;
@@ -56,6 +62,8 @@ __global__ void __launch_bounds__(kRowThreads) softmax_kernel(const float *x, fl
 }
 
 __global__ void silu_mul_kernel(const float *gate, const float *up, float *out, int64_t n) {
+  pdl_wait();
+  pdl_trigger();
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const float g = gate[i];
     out[i] = g / (1.0f + expf(-g)) * up[i];
@@ -64,6 +72,8 @@ __global__ void silu_mul_kernel(const float *gate, const float *up, float *out, 
 
 // First index of the largest element, as the CPU picks it.
 __global__ void __launch_bounds__(kRowThreads) argmax_kernel(const float *x, int32_t *out, int64_t n) {
+  pdl_wait();
+  pdl_trigger();
   __shared__ float sv[kRowThreads / kWarp];
   __shared__ int64_t si[kRowThreads / kWarp];
   const float *xr = x + int64_t(blockIdx.x) * n;
@@ -90,23 +100,11 @@ __global__ void __launch_bounds__(kRowThreads) argmax_kernel(const float *x, int
 // One block per (token, head): each thread rotates pairs; dimensions past n_dims are copied.
 __global__ void rope_kernel(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t n_heads, int64_t head_dim,
                             int64_t n_dims, float theta_scale, float freq_scale, bool neox) {
+  pdl_wait();
+  pdl_trigger();
   const int64_t t = blockIdx.x / n_heads;
-  const float *v = x + int64_t(blockIdx.x) * head_dim;
-  float *o = y + int64_t(blockIdx.x) * head_dim;
-  const int64_t half = n_dims / 2;
-  for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
-    // Successive float products, as the CPU builds the frequencies, so the angles match bit for bit.
-    float theta = float(positions[t]);
-    for (int64_t k = 0; k < i; k++) theta *= theta_scale;
-    const float ff = freq_factors ? freq_factors[i] : 1.0f;
-    const float angle = freq_scale * (theta / ff);
-    const float c = cosf(angle), s = sinf(angle);
-    const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
-    const float x0 = v[a], x1 = v[b];
-    o[a] = x0 * c - x1 * s;
-    o[b] = x0 * s + x1 * c;
-  }
-  for (int64_t i = n_dims + threadIdx.x; i < head_dim; i += blockDim.x) o[i] = v[i];
+  rope_row(x + int64_t(blockIdx.x) * head_dim, y + int64_t(blockIdx.x) * head_dim, positions[t], freq_factors, head_dim, n_dims, theta_scale,
+           freq_scale, neox);
 }
 
 struct KvF32 {
@@ -132,6 +130,8 @@ template <class Kv>
 __global__ void __launch_bounds__(kAttnWarps *kWarp)
     attention_kernel(const float *q, const uint8_t *k, const uint8_t *v, const int32_t *n_kv, float *out, int n_heads, int n_kv_heads,
                      int head_dim, int64_t head_stride, uint64_t row_bytes, float scale) {
+  pdl_wait();
+  pdl_trigger();
   __shared__ float sm_m[kAttnWarps], sm_l[kAttnWarps], sm_acc[kAttnWarps][kMaxHeadDim];
   const int h = blockIdx.x, warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int64_t t = blockIdx.y;
@@ -195,25 +195,21 @@ unsigned grid_of(int64_t n, int threads) {
 
 cudaError_t launch_rms_norm(const float *x, const float *weight, float *y, int64_t rows, int64_t n, float eps, cudaStream_t stream) {
   if (rows > 0x7fffffff) return cudaErrorInvalidValue;
-  rms_norm_kernel<<<unsigned(rows), kRowThreads, 0, stream>>>(x, weight, y, n, eps);
-  return cudaGetLastError();
+  return launch_pdl(rms_norm_kernel, dim3(unsigned(rows)), dim3(kRowThreads), 0, stream, x, weight, y, n, eps);
 }
 
 cudaError_t launch_softmax(const float *x, float *y, int64_t rows, int64_t n, cudaStream_t stream) {
   if (rows > 0x7fffffff) return cudaErrorInvalidValue;
-  softmax_kernel<<<unsigned(rows), kRowThreads, 0, stream>>>(x, y, n);
-  return cudaGetLastError();
+  return launch_pdl(softmax_kernel, dim3(unsigned(rows)), dim3(kRowThreads), 0, stream, x, y, n);
 }
 
 cudaError_t launch_silu_mul(const float *gate, const float *up, float *out, int64_t n, cudaStream_t stream) {
-  silu_mul_kernel<<<grid_of(n, 256), 256, 0, stream>>>(gate, up, out, n);
-  return cudaGetLastError();
+  return launch_pdl(silu_mul_kernel, dim3(grid_of(n, 256)), dim3(256), 0, stream, gate, up, out, n);
 }
 
 cudaError_t launch_argmax(const float *x, int32_t *out, int64_t rows, int64_t n, cudaStream_t stream) {
   if (rows > 0x7fffffff) return cudaErrorInvalidValue;
-  argmax_kernel<<<unsigned(rows), kRowThreads, 0, stream>>>(x, out, n);
-  return cudaGetLastError();
+  return launch_pdl(argmax_kernel, dim3(unsigned(rows)), dim3(kRowThreads), 0, stream, x, out, n);
 }
 
 cudaError_t launch_rope(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t tokens, int64_t n_heads,
@@ -221,9 +217,8 @@ cudaError_t launch_rope(const float *x, const int32_t *positions, const float *f
   if (tokens * n_heads > 0x7fffffff) return cudaErrorInvalidValue;
   // The host's powf, as the CPU backend computes it.
   const float theta_scale = std::pow(freq_base, -2.0f / float(n_dims));
-  rope_kernel<<<unsigned(tokens * n_heads), 64, 0, stream>>>(x, positions, freq_factors, y, n_heads, head_dim, n_dims, theta_scale, freq_scale,
-                                                            neox);
-  return cudaGetLastError();
+  return launch_pdl(rope_kernel, dim3(unsigned(tokens * n_heads)), dim3(64), 0, stream, x, positions, freq_factors, y, n_heads, head_dim, n_dims,
+                    theta_scale, freq_scale, neox);
 }
 
 bool attention_supported(int32_t kv_type) {
@@ -239,14 +234,11 @@ cudaError_t launch_attention(int32_t kv_type, const float *q, const uint8_t *k, 
   const int nh = int(n_heads), nkv = int(n_kv_heads), hd = int(head_dim);
   switch (kv_type) {
     case QINFER_TYPE_F32:
-      attention_kernel<KvF32><<<grid, threads, 0, stream>>>(q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
-      break;
+      return launch_pdl(attention_kernel<KvF32>, grid, dim3(threads), 0, stream, q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
     case QINFER_TYPE_F16:
-      attention_kernel<KvF16><<<grid, threads, 0, stream>>>(q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
-      break;
+      return launch_pdl(attention_kernel<KvF16>, grid, dim3(threads), 0, stream, q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
     case QINFER_TYPE_Q8_0:
-      attention_kernel<KvQ8_0><<<grid, threads, 0, stream>>>(q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
-      break;
+      return launch_pdl(attention_kernel<KvQ8_0>, grid, dim3(threads), 0, stream, q, k, v, n_kv, out, nh, nkv, hd, head_stride, row_bytes, scale);
     default: return cudaErrorNotSupported;
   }
   return cudaGetLastError();
