@@ -92,8 +92,8 @@ int fuse_product(const qinfer_op *ops, int n, int i, cudaStream_t stream, cudaEr
     const int ri = at_same_start(a.src[1], a.src_offset[1], y) ? 0 : at_same_start(a.src[0], a.src_offset[0], y) ? 1 : -1;
     if (ri >= 0) {
       const Region res = src_of(a, ri, len), sum = dst_of(a, len);
-      // sum may be y or res itself (each element read, then written, by one thread), nothing else read or written.
-      const bool sum_ok = disjoint(sum, {in, a2, w, pre_out}) && (same(sum, y) || same(sum, res) || disjoint(sum, {y, res}));
+      // sum may be res itself (each element read, then written, by one thread), nothing else read or written.
+      const bool sum_ok = disjoint(sum, {in, a2, w, pre_out, y}) && (same(sum, res) || disjoint(sum, {res}));
       if (sum_ok && disjoint(res, {y, pre_out})) {
         add = &a;
         f.res = ptr<const float>(res.b, res.off);
