@@ -5,6 +5,8 @@
 // the residual add after (y and x + y written by the warp that sums each row); launched as a dependent launch so
 // the first weight copies are in flight before the previous kernel has finished.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "cuda-matmul-paths.h"
 #include "cuda-pdl.cuh"
@@ -51,6 +53,12 @@ struct PairQ4_0 {
     const int t0 = s0 - 8 * __float_as_int(x.ds.y), t1 = s1 - 8 * __float_as_int(x.ds.w);
     return float(t0) * half_lo(w[0]) * x.ds.x + float(t1) * half_hi(w[4]) * x.ds.z;
   }
+};
+
+// The same blocks one row per unit, 5 units in flight per warp (the same 6.9 KB ring): every warp busy even when
+// rows are fewer than twice the grid's warps, and more bytes in flight per warp.
+struct PairQ4_0R1 : PairQ4_0 {
+  static constexpr int kRows = 1, kStages = 6;
 };
 
 // Two Q8_0 blocks (68 bytes, 17 words): d0 | qs0[0..1], ..., qs0[30..31] | d1, qs1[0..31].
@@ -311,7 +319,14 @@ cudaError_t launch_matvec_q8(int32_t type, const uint8_t *w, const float *x, flo
   if (shift < 0) return cudaErrorNotSupported;
   const uint64_t row_bytes = uint64_t(cols / 256) * ((shift ? PairQ8_0::kWords : PairQ4_0::kWords) * 4 * 4);
   const Args args{w, row_bytes, x, f.a2, f.pre_out, f.eps, y, f.res, f.sum, rows, int(cols), int(tokens)};
-  if (type == QINFER_TYPE_Q4_0) return launch_tokens<PairQ4_0>(args, f.pre, f.sum != nullptr, stream);
+  if (type == QINFER_TYPE_Q4_0) {
+    static const bool two_rows = [] {
+      const char *e = std::getenv("QINFER_CUDA_Q4_ROWS");
+      return e && std::strcmp(e, "2") == 0;
+    }();
+    return two_rows ? launch_tokens<PairQ4_0>(args, f.pre, f.sum != nullptr, stream)
+                    : launch_tokens<PairQ4_0R1>(args, f.pre, f.sum != nullptr, stream);
+  }
   return launch_tokens<PairQ8_0>(args, f.pre, f.sum != nullptr, stream);
 }
 
