@@ -114,20 +114,19 @@ struct Args {
   float *sum;
   int64_t rows;
   int cols, tokens;
-  int split;  // 1, 2 or 4 consecutive warps share each row group, each summing a slice of its chunks
 };
 
-// Each set of `split` consecutive warps owns a run of consecutive rows and walks them in units of kRows rows x 32
-// pairs (one pair per lane and row), each warp of the set a slice of the row's chunks, kStages units in flight; the
-// block first rounds every token's activations into shared memory. With split > 1 a set owns at most one row group,
-// and the set's first warp adds the slices' sums in order (deterministic) through shared memory.
+// Each warp owns a run of consecutive rows and walks them in units of kRows rows x 32 pairs (one pair
+// per lane and row), kStages units in flight; the block first rounds every token's activations into
+// shared memory.
 template <class P, int NT, int kPre, bool kAdd>
 __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const Args a) {
   const uint8_t *__restrict__ w = a.w;
   const uint64_t row_bytes = a.row_bytes;
   const float *__restrict__ x = a.x;
+  float *__restrict__ y = a.y;
   const int64_t rows = a.rows;
-  const int cols = a.cols, tokens = a.tokens, split = a.split;
+  const int cols = a.cols, tokens = a.tokens;
   constexpr int kPairBytes = P::kWords * 4, kChunkBytes = kWarp * kPairBytes, kStages = P::kStages, kRows = P::kRows;
   constexpr int kUnitBytes = kRows * kChunkBytes;
   extern __shared__ int4 smem[];
@@ -135,18 +134,15 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   XPair *xs = reinterpret_cast<XPair *>(smem);
   uint8_t *wbuf = reinterpret_cast<uint8_t *>(xs + NT * ppr) + warp * kStages * kUnitBytes;
-  // Rows split as evenly as integers allow over every warp set of the grid; chunks over the set's warps.
+  // Rows split as evenly as integers allow over every warp of the grid.
   const int64_t n_warps = int64_t(gridDim.x) * (blockDim.x / kWarp), gw = int64_t(blockIdx.x) * (blockDim.x / kWarp) + warp;
-  const int64_t n_sets = n_warps / split, set = gw / split;
-  const int slice = int(gw % split);
-  const int64_t r0 = set * rows / n_sets, r1 = (set + 1) * rows / n_sets;
-  const int c_begin = slice * chunks / split, c_end = (slice + 1) * chunks / split;
-  const int64_t n_units = (r1 - r0 + kRows - 1) / kRows * (c_end - c_begin);
+  const int64_t r0 = gw * rows / n_warps, r1 = (gw + 1) * rows / n_warps;
+  const int64_t n_units = (r1 - r0 + kRows - 1) / kRows * chunks;
 
   // Units (row group, chunk) in order; the issuing side runs kStages - 1 units ahead of the summing side.
   // A last group past r1 (odd rows) copies and sums only its real rows.
   int64_t issue_row = r0;
-  int issue_c = c_begin;
+  int issue_c = 0;
   auto issue = [&](int64_t u) {
     if (u < n_units) {
       const int n16 = min(kWarp, ppr - issue_c * kWarp) * kPairBytes / 16;
@@ -157,7 +153,7 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
         uint8_t *dst = wbuf + (u % kStages) * kUnitBytes + rr * kChunkBytes;
         for (int i = lane; i < n16; i += kWarp) cp_async16(dst + 16 * i, src + 16 * i);
       }
-      if (++issue_c == c_end) issue_c = c_begin, issue_row += kRows;
+      if (++issue_c == chunks) issue_c = 0, issue_row += kRows;
     }
     cp_async_commit();  // an empty group keeps the wait counts uniform
   };
@@ -167,34 +163,18 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
   // Everything above reads only the weights; from here on, the previous kernel's results.
   pdl_wait();
   pdl_trigger();
-
-  // The block's activations, float4 j = threadIdx.x + k * blockDim.x of [tokens][cols] at step k (the quantizing
-  // loop below visits them in that order); the first kCached steps' values stay in registers from the RMS pass.
-  constexpr int kCached = 2;
-  const int n4 = tokens * cols / 4, row4 = cols / 4;
-  float4 xc[kCached];
   __shared__ float inv_rms[NT];
   if (kPre == kRmsNorm) {
     __shared__ float partial[32][NT];
     float ss[NT];
 #pragma unroll
-    for (int t = 0; t < NT; t++) ss[t] = 0.f;
-    auto add_ss = [&](int j, float4 f) {
-      const int tt = j / row4;
-      const float v = fmaf(f.x, f.x, fmaf(f.y, f.y, fmaf(f.z, f.z, f.w * f.w)));
-#pragma unroll
-      for (int t = 0; t < NT; t++)
-        if (t == tt) ss[t] += v;
-    };
-#pragma unroll
-    for (int k = 0; k < kCached; k++) {
-      const int j = threadIdx.x + k * blockDim.x;
-      xc[k] = j < n4 ? reinterpret_cast<const float4 *>(x)[j] : make_float4(0.f, 0.f, 0.f, 0.f);
-      if (j < n4) add_ss(j, xc[k]);
-    }
-    for (int j = threadIdx.x + kCached * blockDim.x; j < n4; j += blockDim.x) add_ss(j, reinterpret_cast<const float4 *>(x)[j]);
-#pragma unroll
     for (int t = 0; t < NT; t++) {
+      ss[t] = 0.f;
+      if (t < tokens)
+        for (int i = threadIdx.x; i < cols / 4; i += blockDim.x) {
+          const float4 f = reinterpret_cast<const float4 *>(x + int64_t(t) * cols)[i];
+          ss[t] = fmaf(f.x, f.x, fmaf(f.y, f.y, fmaf(f.z, f.z, fmaf(f.w, f.w, ss[t]))));
+        }
       for (int off = kWarp / 2; off > 0; off /= 2) ss[t] += __shfl_xor_sync(0xffffffffu, ss[t], off);
       if (lane == 0) partial[warp][t] = ss[t];
     }
@@ -208,13 +188,13 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
   }
   const bool write_pre = kPre != kPlain && a.pre_out && blockIdx.x == 0;
 
-  // Four blocks per warp per step (8 lanes of 4 values each); the loop bound is uniform across the warp for the shuffles.
+  // Four blocks per warp per step; the loop bound is uniform across the warp for the shuffles.
   const int nb = cols / 32, warps = blockDim.x / kWarp;
-  auto quantize_step = [&](int b0, float4 f, bool loaded) {
+  for (int b0 = warp * 4; b0 < tokens * nb; b0 += warps * 4) {
     const int b = b0 + lane / 8, t = b / nb, blk = b % nb;
     const bool valid = b < tokens * nb;
     const int64_t at = int64_t(t) * cols + blk * 32 + 4 * (lane % 8);
-    if (!loaded) f = valid ? *reinterpret_cast<const float4 *>(x + at) : make_float4(0.f, 0.f, 0.f, 0.f);
+    float4 f = valid ? *reinterpret_cast<const float4 *>(x + at) : make_float4(0.f, 0.f, 0.f, 0.f);
     if (kPre == kRmsNorm && valid) {
       const float s = inv_rms[t];
       if (a.a2) {
@@ -230,12 +210,7 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
     }
     if (write_pre && valid) *reinterpret_cast<float4 *>(a.pre_out + at) = f;
     quantize_block(f, xs + t * ppr + blk / 2, blk & 1, valid);
-  };
-  int b0 = warp * 4;
-#pragma unroll
-  for (int k = 0; k < kCached; k++, b0 += warps * 4)
-    if (b0 < tokens * nb) quantize_step(b0, kPre == kRmsNorm ? xc[k] : make_float4(0.f, 0.f, 0.f, 0.f), kPre == kRmsNorm);
-  for (; b0 < tokens * nb; b0 += warps * 4) quantize_step(b0, make_float4(0.f, 0.f, 0.f, 0.f), false);
+  }
   __syncthreads();
 
   float acc[kRows][NT];
@@ -243,15 +218,8 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
   for (int rr = 0; rr < kRows; rr++)
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[rr][t] = 0.f;
-  auto emit = [&](int64_t row, int rr, int t, float s) {
-    if (t < tokens && row + rr < r1) {
-      const int64_t o = int64_t(t) * rows + row + rr;
-      a.y[o] = s;
-      if (kAdd) a.sum[o] = a.res[o] + s;
-    }
-  };
   int64_t row = r0;
-  int c = c_begin;
+  int c = 0;
   for (int64_t u = 0; u < n_units; u++) {
     issue(u + kStages - 1);
     cp_async_wait<kStages - 1>();
@@ -274,41 +242,24 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
         }
     }
     __syncwarp();  // the buffer is refilled by the next iteration's issue
-    if (++c == c_end && split == 1) {
+    if (++c == chunks) {
 #pragma unroll
       for (int rr = 0; rr < kRows; rr++)
 #pragma unroll
         for (int t = 0; t < NT; t++) {
           float s = acc[rr][t];
           for (int off = kWarp / 2; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-          if (lane == 0) emit(row, rr, t, s);
+          if (lane == 0 && t < tokens && row + rr < r1) {
+            const int64_t o = int64_t(t) * rows + row + rr;
+            y[o] = s;
+            if (kAdd) a.sum[o] = a.res[o] + s;
+          }
           acc[rr][t] = 0.f;
         }
-      c = c_begin;
+      c = 0;
       row += kRows;
     }
   }
-  if (split == 1) return;
-  // One row group per set: each warp's sums (zero for an empty slice), added by the set's first warp in slice order.
-  __shared__ float part[32][kRows][NT];
-#pragma unroll
-  for (int rr = 0; rr < kRows; rr++)
-#pragma unroll
-    for (int t = 0; t < NT; t++) {
-      float s = acc[rr][t];
-      for (int off = kWarp / 2; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
-      if (lane == 0) part[warp][rr][t] = s;
-    }
-  __syncthreads();
-  if (slice != 0 || lane != 0 || r0 >= r1) return;
-#pragma unroll
-  for (int rr = 0; rr < kRows; rr++)
-#pragma unroll
-    for (int t = 0; t < NT; t++) {
-      float s = part[warp][rr][t];
-      for (int k = 1; k < split; k++) s += part[warp + k][rr][t];
-      emit(r0, rr, t, s);
-    }
 }
 
 template <class P, int NT, int kPre, bool kAdd>
@@ -319,14 +270,20 @@ cudaError_t launch_for(const Args &args, cudaStream_t stream) {
   cudaGetDevice(&device);
   cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
   // Static shared memory of the RMSNorm variant (partial sums) comes off the top.
-  const int64_t static_bytes = 32 * NT * 4 + NT * 4 + 32 * P::kRows * NT * 4 + 64;
+  const int64_t static_bytes = 32 * NT * 4 + NT * 4 + 64;
   const int64_t x_bytes = NT * (cols / 64) * int64_t(sizeof(XPair)), warp_bytes = int64_t(P::kStages) * P::kRows * kWarp * P::kWords * 4;
   // Up to 32 warps for one or two tokens (more tokens hold more accumulators: fewer, fatter threads), fewer when
   // rows are few so that the blocks still spread over every multiprocessor.
   int sms = 0;
   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
   const int64_t spread = std::max<int64_t>(4, (rows + sms - 1) / std::max(sms, 1));
-  const int64_t warps = std::min<int64_t>({NT <= 2 ? 32 : 16, spread, (smem_max - static_bytes - x_bytes) / warp_bytes});
+  // QINFER_CUDA_MV_WARPS caps the warps per block (smaller blocks: two or more per multiprocessor).
+  static const int64_t cap = [] {
+    const char *e = std::getenv("QINFER_CUDA_MV_WARPS");
+    const int v = e ? std::atoi(e) : 0;
+    return v >= 4 && v <= 32 ? v : 32;
+  }();
+  const int64_t warps = std::min<int64_t>({NT <= 2 ? cap : std::min<int64_t>(cap, 16), spread, (smem_max - static_bytes - x_bytes) / warp_bytes});
   if (warps < 4) return cudaErrorNotSupported;
   const int threads = int(warps) * kWarp;
   const int smem = int(x_bytes + warps * warp_bytes);
@@ -334,20 +291,9 @@ cudaError_t launch_for(const Args &args, cudaStream_t stream) {
   if (cudaError_t e = fit_kernel(reinterpret_cast<const void *>(kernel), threads, smem, &fit)) return e;
   const int per_sm = fit.blocks_per_sm;
   if (per_sm < 1) return cudaErrorNotSupported;
-  // A full wave of blocks (fewer when rows are few), each warp holding its own rows; when the grid has at least twice
-  // (four times) as many warps as row groups and the rows have as many chunks, 2 (4) warps share each group.
-  const int64_t chunks = (cols / 64 + kWarp - 1) / kWarp, groups = (rows + P::kRows - 1) / P::kRows;
-  Args a = args;
-  a.split = 1;
-  for (int s : {4, 2}) {
-    const int64_t blocks = std::min<int64_t>(int64_t(sms) * per_sm, (groups * s + warps - 1) / warps);
-    if (warps % s == 0 && chunks >= s && groups * s <= blocks * warps) {
-      a.split = s;
-      return launch_pdl(kernel, dim3(unsigned(blocks)), dim3(unsigned(threads)), size_t(smem), stream, a);
-    }
-  }
-  const int64_t blocks = std::min<int64_t>(int64_t(sms) * per_sm, (groups * P::kRows + warps - 1) / warps);
-  return launch_pdl(kernel, dim3(unsigned(blocks)), dim3(unsigned(threads)), size_t(smem), stream, a);
+  // A full wave of blocks (fewer when rows are few), each warp holding its own rows.
+  const int64_t blocks = std::min<int64_t>(int64_t(sms) * per_sm, (rows + warps - 1) / warps);
+  return launch_pdl(kernel, dim3(unsigned(blocks)), dim3(unsigned(threads)), size_t(smem), stream, args);
 }
 
 template <class P, int NT>
@@ -378,10 +324,11 @@ cudaError_t launch_matvec_q8(int32_t type, const uint8_t *w, const float *x, flo
   const int shift = type == QINFER_TYPE_Q4_0 ? 0 : type == QINFER_TYPE_Q8_0 ? 1 : -1;
   if (shift < 0) return cudaErrorNotSupported;
   const uint64_t row_bytes = uint64_t(cols / 256) * ((shift ? PairQ8_0::kWords : PairQ4_0::kWords) * 4 * 4);
-  const Args args{w, row_bytes, x, f.a2, f.pre_out, f.eps, y, f.res, f.sum, rows, int(cols), int(tokens), 1};
+  const Args args{w, row_bytes, x, f.a2, f.pre_out, f.eps, y, f.res, f.sum, rows, int(cols), int(tokens)};
   if (type == QINFER_TYPE_Q4_0) {
-    // Two rows per unit (one activation load serves both) unless that leaves each warp 3 units or fewer with no
-    // chunks to share (measured on the H200: short runs do better one row per unit, 5 units in flight).
+    // Two rows per unit (one activation load serves both) unless that leaves each warp of a full grid 3 units or
+    // fewer: short runs do better one row per unit, 5 units in flight (measured on the H200 at the Llama shapes:
+    // 4096 x 4096, 2048 x 5632, 2048 x 2048 one row; 14336 x 4096, 4096 x 14336, 32000 x 2048 two).
     // QINFER_CUDA_Q4_ROWS=1 or 2 forces one (for comparisons).
     static const int forced = [] {
       const char *e = std::getenv("QINFER_CUDA_Q4_ROWS");
@@ -391,8 +338,7 @@ cudaError_t launch_matvec_q8(int32_t type, const uint8_t *w, const float *x, flo
     cudaGetDevice(&device);
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
     const int64_t warps = int64_t(sms) * 32, chunks = (cols / 64 + kWarp - 1) / kWarp, groups = (rows + 1) / 2;
-    const bool shared_chunks = chunks >= 2 && groups * 2 <= warps;
-    const bool one_row = forced ? forced == 1 : !shared_chunks && (groups + warps - 1) / warps * chunks <= 3;
+    const bool one_row = forced ? forced == 1 : (groups + warps - 1) / warps * chunks <= 3;
     return one_row ? launch_tokens<PairQ4_0R1>(args, f.pre, f.sum != nullptr, stream)
                    : launch_tokens<PairQ4_0>(args, f.pre, f.sum != nullptr, stream);
   }

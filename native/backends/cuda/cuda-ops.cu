@@ -279,8 +279,8 @@ SplitScratch split_scratch(cudaStream_t stream) {
 template <class Kv>
 cudaError_t launch_attention_for(AttnArgs args, int64_t tokens, cudaStream_t stream) {
   // Decode (few tokens): the visible positions split over blocks so that every multiprocessor works on a long
-  // cache; one split per 32 positions of the cache's capacity, at most 32.
-  const int64_t splits = std::min<int64_t>(32, (args.head_stride + 31) / 32);
+  // cache; one split per 64 positions of the cache's capacity, at most 32.
+  const int64_t splits = std::min<int64_t>(32, (args.head_stride + 63) / 64);
   const int64_t th = tokens * args.n_heads;
   if (splits > 1 && tokens <= 8 && th <= kSplitCounters && th * splits * (2 + args.head_dim) <= kSplitScratchFloats) {
     const SplitScratch s = split_scratch(stream);
@@ -291,6 +291,9 @@ cudaError_t launch_attention_for(AttnArgs args, int64_t tokens, cudaStream_t str
                         0, stream, args);
     }
   }
+  if (tokens <= 8)  // few blocks: more warps each
+    return launch_pdl(attention_kernel<Kv, kSplitWarps>, dim3(unsigned(args.n_heads), unsigned(tokens), 1), dim3(kSplitWarps * kWarp), 0, stream,
+                      args);
   return launch_pdl(attention_kernel<Kv, kAttnWarps>, dim3(unsigned(args.n_heads), unsigned(tokens), 1), dim3(kAttnWarps * kWarp), 0, stream, args);
 }
 
