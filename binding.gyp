@@ -31,9 +31,15 @@
       "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mbmi2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16"]
     },
     {
+      "target_name": "qinfer_amx",
+      "type": "static_library",
+      "sources": ["<!@(node scripts/gyp-sources.mjs amx)"],
+      "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mbmi2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mamx-tile", "-mamx-int8"]
+    },
+    {
       "target_name": "qinfer",
       "sources": ["<!@(node scripts/gyp-sources.mjs generic)", "<!@(node scripts/gyp-sources.mjs napi)"],
-      "dependencies": ["qinfer_avx2", "qinfer_avx512", "qinfer_avx512vnni", "qinfer_avx512bf16"],
+      "dependencies": ["qinfer_avx2", "qinfer_avx512", "qinfer_avx512vnni", "qinfer_avx512bf16", "qinfer_amx"],
       "libraries": ["-ldl", "-lpthread"]
     }
   ]

@@ -169,8 +169,25 @@ export interface NativeBinding {
   cpuOp(name: 'rmsNorm', args: { x: Float32Array; n: number; eps: number; weight?: Float32Array }): Float32Array;
   cpuOp(
     name: 'rope',
-    args: { x: Float32Array; positions: Int32Array; headDim: number; nDims: number; neox: boolean; freqBase: number; freqScale: number; freqFactors?: Float32Array },
+    args: {
+      x: Float32Array;
+      positions: Int32Array;
+      headDim: number;
+      nDims: number;
+      neox: boolean;
+      freqBase: number;
+      freqScale: number;
+      freqFactors?: Float32Array;
+      /** YaRN: 0 (the default) turns it off. */
+      extFactor?: number;
+      /** Factor on cos and sin (default 1). */
+      attnFactor?: number;
+      /** YaRN's correction range [low, high] (pair indices). */
+      corrDims?: [number, number];
+    },
   ): Float32Array;
+  /** YaRN's correction range [low, high] as the model computes it (native/core/llama-model.h yarn_corr_dims). */
+  cpuOp(name: 'yarnCorrDims', args: { nRot: number; nCtxOrig: number; freqBase: number; betaFast: number; betaSlow: number }): [number, number];
   cpuOp(name: 'softmax', args: { x: Float32Array; n: number }): Float32Array;
   cpuOp(name: 'siluMul', args: { gate: Float32Array; up: Float32Array }): Float32Array;
   cpuOp(name: 'getRows', args: { type: number; table: Uint8Array; rows: number; cols: number; ids: Int32Array }): Float32Array;

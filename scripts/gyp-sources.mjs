@@ -1,4 +1,4 @@
-// Lists native sources for binding.gyp (gyp cannot glob): `generic`, `avx2`, `avx512`, `avx512vnni`, `avx512bf16` or `napi`.
+// Lists native sources for binding.gyp (gyp cannot glob): `generic`, `avx2`, `avx512`, `avx512vnni`, `avx512bf16`, `amx` or `napi`.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -12,7 +12,7 @@ const files = dirs
   .flatMap((d) => walk(join(root, d)))
   .filter((f) => f.endsWith('.cc'))
   .filter((f) => {
-    const isa = /-(avx2|avx512|avx512vnni|avx512bf16)\.cc$/.exec(f)?.[1];
+    const isa = /-(avx2|avx512|avx512vnni|avx512bf16|amx)\.cc$/.exec(f)?.[1];
     return kind === 'generic' || kind === 'napi' ? !isa : isa === kind;
   });
 console.log(files.map((f) => relative(root, f)).join(' '));

@@ -52,6 +52,10 @@ class CpuModelOps : public ModelOps {
     c.freq_base = p.theta;
     c.freq_scale = p.freq_scale;
     c.freq_factors = p.freq_factors;
+    c.ext_factor = p.ext_factor;
+    c.attn_factor = p.attn_factor;
+    c.corr_low = p.corr_dims[0];
+    c.corr_high = p.corr_dims[1];
     cpu::rope(x, n, n_heads, pos, c);
   }
 

@@ -63,7 +63,9 @@ class DeviceForward : public Forward {
 
   void require(int32_t op, int32_t type, const std::string &what) const;
   void add(int32_t code, int32_t type, std::initializer_list<DeviceRegion> src, DeviceRegion dst, std::array<int64_t, 4> ne,
-           std::array<float, 4> params = {});
+           std::array<float, 8> params = {});
+  // QINFER_OP_ROPE's params for this model (backend.h): base, scale, NeoX, YaRN's ext_factor, attn_factor, correction range.
+  std::array<float, 8> rope_params() const;
   struct Placed {
     const Weight *w;
     DeviceRegion *region;
@@ -217,7 +219,7 @@ bool DeviceForward::load(const LoadProgress &progress) {
 }
 
 void DeviceForward::add(int32_t code, int32_t type, std::initializer_list<DeviceRegion> src, DeviceRegion dst, std::array<int64_t, 4> ne,
-                        std::array<float, 4> params) {
+                        std::array<float, 8> params) {
   qinfer_op op{};
   op.op = code;
   op.type = type;
@@ -228,11 +230,16 @@ void DeviceForward::add(int32_t code, int32_t type, std::initializer_list<Device
   }
   op.dst = dst.buffer;
   op.dst_offset = dst.offset;
-  for (int k = 0; k < 4; ++k) {
-    op.ne[k] = ne[size_t(k)];
-    op.params[k] = params[size_t(k)];
-  }
+  for (int k = 0; k < 4; ++k) op.ne[k] = ne[size_t(k)];
+  for (int k = 0; k < 8; ++k) op.params[k] = params[size_t(k)];
   ops_.push_back(op);
+}
+
+std::array<float, 8> DeviceForward::rope_params() const {
+  const LlamaHparams &hp = model_->hparams();
+  float corr[2] = {0.0f, 0.0f};
+  if (hp.rope_ext_factor != 0.0f) yarn_corr_dims(hp.n_rot, hp.rope_yarn_orig_ctx, hp.rope_theta, hp.rope_yarn_beta_fast, hp.rope_yarn_beta_slow, corr);
+  return {hp.rope_theta, hp.rope_freq_scale, hp.rope_layout == RopeLayout::kNeox ? 1.0f : 0.0f, hp.rope_ext_factor, hp.rope_attn_factor, corr[0], corr[1], 0.0f};
 }
 
 DeviceRegion DeviceForward::project(const Weight &w, const Weight &bias, DeviceRegion *const pair[2], int64_t n, int64_t width, int32_t rope_heads) {
@@ -244,9 +251,8 @@ DeviceRegion DeviceForward::project(const Weight &w, const Weight &bias, DeviceR
     cur = 1 - cur;
   }
   if (rope_heads > 0) {
-    const float neox = hp.rope_layout == RopeLayout::kNeox ? 1.0f : 0.0f;
     add(QINFER_OP_ROPE, 0, {*pair[cur], io_->at(uint64_t(opt_.n_batch) * 4), weight(model_->rope_freqs())}, *pair[1 - cur],
-        {hp.head_dim, rope_heads, n, hp.n_rot}, {hp.rope_theta, hp.rope_freq_scale, neox, 0});
+        {hp.head_dim, rope_heads, n, hp.n_rot}, rope_params());
     cur = 1 - cur;
   }
   return *pair[cur];
@@ -270,9 +276,8 @@ void DeviceForward::build(int64_t n, int64_t m, const std::vector<Run> &runs) {
       qkv.rows = nq + 2 * nkv;
       const DeviceRegion rotated = project(qkv, l.bq, qkv_, 1, qkv.rows, 0);
       const DeviceRegion other = rotated.buffer == qkv_[0]->buffer && rotated.offset == qkv_[0]->offset ? *qkv_[1] : *qkv_[0];
-      const float neox = hp.rope_layout == RopeLayout::kNeox ? 1.0f : 0.0f;
       add(QINFER_OP_ROPE, 0, {rotated, io_->at(b4), weight(model_->rope_freqs())}, other, {hp.head_dim, hp.n_head + hp.n_head_kv, 1, hp.n_rot},
-          {hp.rope_theta, hp.rope_freq_scale, neox, 0});
+          rope_params());
       q = other;
       k = other.at(uint64_t(nq) * 4);
       v = rotated.at(uint64_t(nq + nkv) * 4);

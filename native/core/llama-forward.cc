@@ -32,6 +32,9 @@ LlamaForward::LlamaForward(const LlamaModel &model, ModelOps &ops, KvCache &cach
   rope_.theta = hp.rope_theta;
   rope_.freq_scale = hp.rope_freq_scale;
   rope_.freq_factors = model.rope_freqs() ? model.rope_freqs().f32() : nullptr;
+  rope_.ext_factor = hp.rope_ext_factor;
+  rope_.attn_factor = hp.rope_attn_factor;
+  if (hp.rope_ext_factor != 0.0f) yarn_corr_dims(hp.n_rot, hp.rope_yarn_orig_ctx, hp.rope_theta, hp.rope_yarn_beta_fast, hp.rope_yarn_beta_slow, rope_.corr_dims);
   for (const Weight *w : {&model.tok_embd(), &model.output()}) {
     if (!ops.supports_weight(w->type)) throw Error(QINFER_E_UNSUPPORTED, "the backend cannot compute with weights of type id " + std::to_string(w->type));
   }

@@ -137,4 +137,17 @@ void LlamaModel::release_pages() const {
   if (weight_end_ > begin) ::madvise(const_cast<uint8_t *>(file_.data()) + begin, weight_end_ - begin, MADV_DONTNEED);
 }
 
+namespace {
+// The pair index d at which a pair turns `rotations` times over n_ctx_orig positions: pair d turns
+// n_ctx_orig / (2 pi base^(2d/n_rot)) times (the YaRN paper's r(d)), solved for d.
+float yarn_corr_dim(int32_t n_rot, int32_t n_ctx_orig, float rotations, float base) {
+  return float(n_rot) * std::log(float(n_ctx_orig) / (rotations * 2.0f * float(M_PI))) / (2.0f * std::log(base));
+}
+}  // namespace
+
+void yarn_corr_dims(int32_t n_rot, int32_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow, float dims[2]) {
+  dims[0] = std::max(0.0f, std::floor(yarn_corr_dim(n_rot, n_ctx_orig, beta_fast, freq_base)));
+  dims[1] = std::min(float(n_rot - 1), std::ceil(yarn_corr_dim(n_rot, n_ctx_orig, beta_slow, freq_base)));
+}
+
 }  // namespace qinfer

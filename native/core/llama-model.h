@@ -25,9 +25,22 @@ struct LlamaHparams {
   int32_t n_ctx_train = 0;
   RopeLayout rope_layout = RopeLayout::kNormal;
   float rope_theta = 10000.0f;
-  float rope_freq_scale = 1.0f;  // linear scaling: positions are multiplied by this
+  float rope_freq_scale = 1.0f;  // linear scaling: positions are multiplied by this (YaRN: 1 / factor)
+  // YaRN (rope.scaling.type "yarn"): the share of the trained (unscaled) angle that pairs turning more than
+  // beta_fast times over the original context keep, ramping down to none at beta_slow turns; 0 turns YaRN off.
+  float rope_ext_factor = 0.0f;
+  float rope_attn_factor = 1.0f;  // cos and sin are multiplied by this (YaRN's 0.1 ln(factor) + 1, times rope.scaling.attn_factor)
+  float rope_yarn_beta_fast = 32.0f;
+  float rope_yarn_beta_slow = 1.0f;
+  int32_t rope_yarn_orig_ctx = 0;  // the context length the model was trained on before scaling
   float rms_eps = 1e-5f;
 };
+
+// YaRN's correction range, as pair indices [low, high] of the n_rot / 2 rotated pairs: pairs below low keep
+// their trained frequency (they turn more than beta_fast times over the original context), pairs above high
+// are interpolated (fewer than beta_slow turns), and those between are blended linearly. Computed in float
+// as ggml does, so the rounding to whole pairs matches llama.cpp's.
+void yarn_corr_dims(int32_t n_rot, int32_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow, float dims[2]);
 
 // A 2-D (or 1-D: rows = 1) tensor in ggml order: `cols` elements per row, rows contiguous.
 struct Weight {

@@ -14,6 +14,9 @@ struct RopeParams {
   float theta = 10000.0f;
   float freq_scale = 1.0f;
   const float *freq_factors = nullptr;  // n_rot / 2 divisors of each frequency (Llama 3 scaling), or null
+  float ext_factor = 0.0f;              // YaRN: 0 off; else the share of the trained angle kept at and below corr_dims[0] (ramping to 0 at corr_dims[1])
+  float attn_factor = 1.0f;             // cos and sin are multiplied by this
+  float corr_dims[2] = {0.0f, 0.0f};    // YaRN's correction range (yarn_corr_dims)
 };
 
 // One query row's view of its sequence's cache: `n_kv` positions, head-major

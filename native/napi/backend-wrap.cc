@@ -92,7 +92,7 @@ class Backend : public Napi::ObjectWrap<Backend> {
     return run_and_read(env, op, bd.get(), uint64_t(rows));
   }
 
-  // run(op, type, sources: (TypedArray | null)[] up to 4, dstBytes, ne[4], params[4]) -> Uint8Array:
+  // run(op, type, sources: (TypedArray | null)[] up to 4, dstBytes, ne[4], params[8]) -> Uint8Array:
   // any ABI op with each source uploaded to its own buffer at offset 0.
   Napi::Value run(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
@@ -115,7 +115,7 @@ class Backend : public Napi::ObjectWrap<Backend> {
     op.dst = dst.get();
     Napi::Array ne = info[4].As<Napi::Array>(), params = info[5].As<Napi::Array>();
     for (uint32_t i = 0; i < 4 && i < ne.Length(); i++) op.ne[i] = ne.Get(i).As<Napi::Number>().Int64Value();
-    for (uint32_t i = 0; i < 4 && i < params.Length(); i++) op.params[i] = params.Get(i).As<Napi::Number>().FloatValue();
+    for (uint32_t i = 0; i < 8 && i < params.Length(); i++) op.params[i] = params.Get(i).As<Napi::Number>().FloatValue();
     check(env, vt_->compute(0, &op, 1));
     check(env, vt_->synchronize(0));
     Napi::Uint8Array out = Napi::Uint8Array::New(env, dst_bytes);

@@ -6,6 +6,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/ops.h"
+#include "core/llama-model.h"
 #include "core/thread-pool.h"
 #include "errors.h"
 #include "exports.h"
@@ -60,6 +61,15 @@ Napi::Value cpu_op(const Napi::CallbackInfo &info) {
       p.freq_base = float(num(a, "freqBase"));
       p.freq_scale = float(num(a, "freqScale"));
       if (a.Get("freqFactors").IsTypedArray()) p.freq_factors = f32("freqFactors").Data();
+      // YaRN (optional): extFactor, attnFactor, corrDims [low, high].
+      if (a.Has("extFactor")) p.ext_factor = float(num(a, "extFactor"));
+      if (a.Has("attnFactor")) p.attn_factor = float(num(a, "attnFactor"));
+      if (a.Get("corrDims").IsArray()) {
+        Napi::Array c = a.Get("corrDims").As<Napi::Array>();
+        require(c.Length() == 2, "rope: corrDims must hold [low, high]");
+        p.corr_low = c.Get(0u).As<Napi::Number>().FloatValue();
+        p.corr_high = c.Get(1u).As<Napi::Number>().FloatValue();
+      }
       int64_t n_tokens = int64_t(pos.ElementLength());
       require(p.head_dim > 0 && n_tokens > 0 && x.ElementLength() % size_t(n_tokens * p.head_dim) == 0, "rope: bad shape");
       cpu::rope(x.Data(), n_tokens, int64_t(x.ElementLength()) / (n_tokens * p.head_dim), pos.Data(), p);
@@ -87,6 +97,15 @@ Napi::Value cpu_op(const Napi::CallbackInfo &info) {
       Napi::Float32Array y = poisoned_copy(env, ids.ElementLength() * size_t(cols));
       cpu::get_rows(int32_t(num(a, "type")), table.Data(), rows, cols, ids.Data(), int64_t(ids.ElementLength()), y.Data());
       return y;
+    }
+    if (name == "yarnCorrDims") {
+      float dims[2];
+      yarn_corr_dims(int32_t(num(a, "nRot")), int32_t(num(a, "nCtxOrig")), float(num(a, "freqBase")), float(num(a, "betaFast")),
+                     float(num(a, "betaSlow")), dims);
+      Napi::Array out = Napi::Array::New(env, 2);
+      out.Set(0u, Napi::Number::New(env, dims[0]));
+      out.Set(1u, Napi::Number::New(env, dims[1]));
+      return out;
     }
     if (name == "argmax") {
       auto x = f32("x");

@@ -34,6 +34,11 @@ LlamaHparams parse_hparams(Napi::Object o) {
   hp.rope_layout = int_field(o, "ropeNeox") ? RopeLayout::kNeox : RopeLayout::kNormal;
   hp.rope_theta = float_field(o, "ropeTheta");
   hp.rope_freq_scale = float_field(o, "ropeFreqScale");
+  hp.rope_ext_factor = float_field(o, "ropeExtFactor");
+  hp.rope_attn_factor = float_field(o, "ropeAttnFactor");
+  hp.rope_yarn_beta_fast = float_field(o, "ropeYarnBetaFast");
+  hp.rope_yarn_beta_slow = float_field(o, "ropeYarnBetaSlow");
+  hp.rope_yarn_orig_ctx = int_field(o, "ropeYarnOrigCtx");
   hp.rms_eps = float_field(o, "rmsEps");
   return hp;
 }

@@ -48,8 +48,11 @@ function normals(n, seed, std) {
   return out;
 }
 
-/** Writes one random model; the same seed gives the same weights in every type. */
-export async function writeRandomLlama({ path, type, shape, vocabGguf, seed = 1234, std = 0.02 }) {
+/**
+ * Writes one random model; the same seed gives the same weights in every type. `metadata` (GGUF key/values)
+ * replaces keys of the same name or is added (e.g. RoPE scaling).
+ */
+export async function writeRandomLlama({ path, type, shape, vocabGguf, seed = 1234, std = 0.02, metadata: extra = [] }) {
   const { dim, layers, heads, kvHeads, ffn } = shape;
   const tokenizer = await vocabularyOf(vocabGguf);
   const tokens = tokenizer.find((kv) => kv.key === 'tokenizer.ggml.tokens').value;
@@ -87,6 +90,7 @@ export async function writeRandomLlama({ path, type, shape, vocabGguf, seed = 12
     const data = t === 0 ? new Uint8Array(w.buffer) : b.quantizeRows(t, w, ne[0]);
     return { name, type: t, shape: ne, source: { kind: 'data', data } };
   });
-  await writeGguf({ path, metadata, tensors });
+  const replaced = new Set(extra.map((kv) => kv.key));
+  await writeGguf({ path, metadata: [...metadata.filter((kv) => !replaced.has(kv.key)), ...extra], tensors });
   return path;
 }

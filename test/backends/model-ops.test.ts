@@ -74,9 +74,28 @@ for (const be of p.backends) {
       if (!skip(BackendOp.ROPE)) {
         const positions = Int32Array.from([0, 7, 300]);
         const headDim = 64, nHeads = cols / headDim;
-        const y = f32(nb.run(BackendOp.ROPE, 0, [x, positions], x.byteLength, [headDim, nHeads, 3, 64], [10000, 1, 1]));
-        const ref = b.cpuOp('rope', { x, positions, headDim, nDims: 64, neox: true, freqBase: 10000, freqScale: 1 });
-        expect(normalizedError(y, ref)).toBeLessThan(1e-5);
+        const factors = Float32Array.from({ length: 24 }, (_, i) => 1 + i / 4);
+        // params (backend.h, ABI 3): [freq_base, freq_scale, neox, YaRN ext_factor, attn_factor, correction low, high].
+        const cases = [
+          { nDims: 64, base: 10000, scale: 1 },
+          { nDims: 48, base: 500000, scale: 0.25, ff: factors },
+          // YaRN: factor 4 with llama.cpp's defaults (0.1 ln 4 + 1), a blended range, a step, extrapolation halved.
+          { nDims: 64, base: 10000, scale: 0.25, ext: 1, attn: 0.1 * Math.log(4) + 1, corr: [5, 12] },
+          { nDims: 48, base: 1e6, scale: 1 / 16, ext: 1, attn: 1.5, corr: [3, 3], ff: factors },
+          { nDims: 64, base: 10000, scale: 0.5, ext: 0.5, attn: 0.9, corr: [0, 63] },
+        ];
+        for (const neox of [false, true]) {
+          for (const c of cases) {
+            const yarn = { ext: c.ext ?? 0, attn: c.attn ?? 1, corr: c.corr ?? [0, 0] };
+            const params = [c.base, c.scale, neox ? 1 : 0, yarn.ext, yarn.attn, yarn.corr[0]!, yarn.corr[1]!];
+            const y = f32(nb.run(BackendOp.ROPE, 0, [x, positions, c.ff ?? null], x.byteLength, [headDim, nHeads, 3, c.nDims], params));
+            const ref = b.cpuOp('rope', {
+              x, positions, headDim, nDims: c.nDims, neox, freqBase: c.base, freqScale: c.scale, freqFactors: c.ff,
+              extFactor: yarn.ext, attnFactor: yarn.attn, corrDims: [yarn.corr[0]!, yarn.corr[1]!],
+            });
+            expect(normalizedError(y, ref), `rope ${JSON.stringify({ ...c, ff: !!c.ff, neox })}`).toBeLessThan(1e-5);
+          }
+        }
       }
       // A short cache, and a long one (CUDA splits its positions over blocks when few tokens attend).
       for (const [headStride, visible] of [[9, [1, 9, 4]], [300, [1, 300, 130]]] as const) {

@@ -13,7 +13,7 @@ import { type LoadModelOptions, type Model, loadModel } from '../../lib/model.js
 import { probe } from '../../lib/probe.js';
 import { ReferenceLlama } from '../helpers/llama-reference.js';
 import { normalizedError, rng, testSeed } from '../helpers/random.js';
-import { RANDOM_MODEL_VOCAB, writeRandomLlama } from '../helpers/random-model.js';
+import { RANDOM_MODEL_VOCAB, YARN_METADATA, writeRandomLlama } from '../helpers/random-model.js';
 
 const p = await probe();
 const gpus = p.backends.filter((b) => b.name !== 'cpu');
@@ -69,7 +69,7 @@ for (const gpu of gpus) {
       it(`random ${name} model, ${kv} cache: logits within ${tol} of exact, greedy tokens, batches of several sequences, prefix reuse`, async () => {
         const next = rng(testSeed + type + dim);
         const path = join(dir, `random-${name.replace(/ /g, '-')}.gguf`);
-        await writeRandomLlama(path, type, next, dim);
+        await writeRandomLlama(path, type, next, [], dim);
         const cpu = await loadModel(path, { ...options(kv), backend: 'cpu' });
         const dev = await loadModel(path, { ...options(kv), backend: gpu.name });
         try {
@@ -113,6 +113,30 @@ for (const gpu of gpus) {
         }
       });
     }
+
+    it('random F32 model with YaRN RoPE scaling: logits within 1e-4 of exact and of the CPU, prompt and one-token steps', async () => {
+      const next = rng(testSeed + 41);
+      const path = join(dir, 'random-yarn-f32.gguf');
+      await writeRandomLlama(path, 0, next, YARN_METADATA);
+      const cpu = await loadModel(path, { ...options('f32'), backend: 'cpu' });
+      const dev = await loadModel(path, { ...options('f32'), backend: gpu.name });
+      try {
+        const prompt = Array.from({ length: 48 }, () => 3 + Math.floor(next() * (RANDOM_MODEL_VOCAB - 3)));
+        const exact = (await ReferenceLlama.load(path)).logits([...prompt, 7]);
+        const got = rows(await dev.evaluate(prompt, { logits: 'all' }), RANDOM_MODEL_VOCAB);
+        const want = rows(await cpu.evaluate(prompt, { logits: 'all' }), RANDOM_MODEL_VOCAB);
+        got.forEach((r, i) => {
+          expect(normalizedError(r, exact[i]!), `position ${i} against the exact pass`).toBeLessThan(1e-4);
+          expect(normalizedError(r, want[i]!), `position ${i} against the CPU`).toBeLessThan(1e-4);
+        });
+        // One token after the cached prompt: the fused Q/K/V product and one RoPE over Q and K heads.
+        expect(normalizedError(await dev.evaluate([...prompt, 7]), exact[prompt.length]!), 'one-token step').toBeLessThan(1e-4);
+        console.log(`${gpu.name} YaRN: worst per-position logit error ${Math.max(...got.map((r, i) => normalizedError(r, exact[i]!))).toExponential(2)} of the largest`);
+      } finally {
+        cpu.close();
+        dev.close();
+      }
+    });
 
     it('tiny-qwen2 (Q/K/V biases, NeoX RoPE, tied output): logits as on the CPU, prompt and one-token steps', async () => {
       const path = join(import.meta.dirname, '..', 'fixtures', 'models', 'tiny-qwen2.gguf');

@@ -1,4 +1,4 @@
-// A scalar float64 forward pass of a Hugging Face Llama / Qwen2 checkpoint in its own layout (rotate-half RoPE, optional q/k/v biases, llama3 RoPE scaling).
+// A scalar float64 forward pass of a Hugging Face Llama / Qwen2 checkpoint in its own layout (rotate-half RoPE, optional q/k/v biases, llama3 and yarn RoPE scaling).
 import type { HfTestConfig, HfWeights } from './hf-fixture.js';
 
 function matvec(w: Float32Array, x: Float64Array, rows: number, bias?: Float32Array): Float64Array {
@@ -19,11 +19,46 @@ function rmsnorm(x: Float64Array, w: Float32Array, eps: number): Float64Array {
   return x.map((v, i) => v * scale * w[i]!);
 }
 
-/** transformers' inverse frequencies, including its "llama3" rescaling. */
-function inverseFrequencies(c: HfTestConfig, headDim: number): Float64Array {
+interface RopeScalingConfig {
+  rope_type: string;
+  factor: number;
+  low_freq_factor: number;
+  high_freq_factor: number;
+  original_max_position_embeddings: number;
+  attention_factor?: number;
+  beta_fast?: number;
+  beta_slow?: number;
+}
+
+/**
+ * transformers' "yarn" frequencies and attention factor (_compute_yarn_parameters, truncated correction range):
+ * interpolated (divided by the factor) and trained frequencies blended by a linear ramp over the pairs between
+ * the dimensions where a pair turns beta_fast and beta_slow times over the original context; cos and sin are
+ * scaled by attention_factor, 0.1 ln(factor) + 1 unless given.
+ */
+function yarn(s: RopeScalingConfig, theta: number, dim: number): { inv: Float64Array; attention: number } {
+  const corr = (turns: number) => (dim * Math.log(s.original_max_position_embeddings / (turns * 2 * Math.PI))) / (2 * Math.log(theta));
+  const low = Math.max(Math.floor(corr(s.beta_fast ?? 32)), 0);
+  let high = Math.min(Math.ceil(corr(s.beta_slow ?? 1)), dim - 1);
+  if (low === high) high += 0.001;
+  const inv = Float64Array.from({ length: dim / 2 }, (_, i) => {
+    const extrapolation = 1 / theta ** ((2 * i) / dim);
+    const keep = 1 - Math.min(1, Math.max(0, (i - low) / (high - low)));
+    return (extrapolation / s.factor) * (1 - keep) + extrapolation * keep;
+  });
+  return { inv, attention: s.attention_factor ?? (s.factor <= 1 ? 1 : 0.1 * Math.log(s.factor) + 1) };
+}
+
+/** transformers' inverse frequencies, including its "llama3" rescaling, and the factor on cos and sin ("yarn"). */
+function inverseFrequencies(c: HfTestConfig, headDim: number): { inv: Float64Array; attention: number } {
   const theta = (c.rope_theta as number | undefined) ?? 10000;
+  const s = c.rope_scaling as RopeScalingConfig | undefined;
+  if (s?.rope_type === 'yarn') return yarn(s, theta, headDim);
+  return { inv: llama3Frequencies(s, theta, headDim), attention: 1 };
+}
+
+function llama3Frequencies(s: RopeScalingConfig | undefined, theta: number, headDim: number): Float64Array {
   const inv = Float64Array.from({ length: headDim / 2 }, (_, i) => 1 / theta ** ((2 * i) / headDim));
-  const s = c.rope_scaling as { rope_type: string; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number } | undefined;
   if (s?.rope_type !== 'llama3') return inv;
   const lowWavelen = s.original_max_position_embeddings / s.low_freq_factor;
   const highWavelen = s.original_max_position_embeddings / s.high_freq_factor;
@@ -44,7 +79,7 @@ export function hfLogits(c: HfTestConfig, w: HfWeights, tokens: number[]): Float
   const kvHeads = c.num_key_value_heads;
   const hd = (c.head_dim as number | undefined) ?? h / heads;
   const eps = (c.rms_norm_eps as number | undefined) ?? 1e-6;
-  const inv = inverseFrequencies(c, hd);
+  const { inv, attention } = inverseFrequencies(c, hd);
   const keys: Float64Array[][] = Array.from({ length: c.num_hidden_layers }, () => []);
   const values: Float64Array[][] = Array.from({ length: c.num_hidden_layers }, () => []);
   const emb = get('model.embed_tokens.weight')!;
@@ -55,8 +90,8 @@ export function hfLogits(c: HfTestConfig, w: HfWeights, tokens: number[]): Float
       for (let i = 0; i < hd / 2; i++) {
         const a = v[hh * hd + i]!;
         const b = v[hh * hd + i + hd / 2]!;
-        const cos = Math.cos(pos * inv[i]!);
-        const sin = Math.sin(pos * inv[i]!);
+        const cos = Math.cos(pos * inv[i]!) * attention;
+        const sin = Math.sin(pos * inv[i]!) * attention;
         v[hh * hd + i] = a * cos - b * sin;
         v[hh * hd + i + hd / 2] = b * cos + a * sin;
       }

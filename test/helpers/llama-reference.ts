@@ -13,6 +13,29 @@ function half(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+/**
+ * YaRN's correction range [low, high] in pair indices, in float64 from the YaRN paper's definition: pair d turns
+ * L / (2 pi base^(2d / nRot)) times over the original context L, which is `beta` times at
+ * d = nRot ln(L / (2 pi beta)) / (2 ln base); rounded outwards and clamped as ggml (and transformers) do.
+ */
+export function yarnCorrDims(hp: LlamaHparams): [number, number] {
+  const dim = (beta: number) => (hp.nRot * Math.log(hp.ropeYarnOrigCtx / (2 * Math.PI * beta))) / (2 * Math.log(hp.ropeTheta));
+  return [Math.max(0, Math.floor(dim(hp.ropeYarnBetaFast))), Math.min(hp.nRot - 1, Math.ceil(dim(hp.ropeYarnBetaSlow)))];
+}
+
+/**
+ * The angle of rotated pair i at position pos: the trained angle e = pos theta^(-2i/nRot) / factor, scaled by
+ * ropeFreqScale, and with YaRN blended back toward e by a ramp that is 1 below the correction range and 0 above it.
+ */
+export function ropeAngle(hp: LlamaHparams, pos: number, i: number, freqFactor = 1): number {
+  const extrap = (pos * hp.ropeTheta ** ((-2 * i) / hp.nRot)) / freqFactor;
+  const interp = hp.ropeFreqScale * extrap;
+  if (hp.ropeExtFactor === 0) return interp;
+  const [low, high] = yarnCorrDims(hp);
+  const ramp = (1 - Math.min(1, Math.max(0, (i - low) / Math.max(0.001, high - low)))) * hp.ropeExtFactor;
+  return interp * (1 - ramp) + extrap * ramp;
+}
+
 /** Rounds a matrix product's input as an implementation does before multiplying weights of type `weightType`. */
 export type InputRounding = (x: Float64Array, weightType: number) => Float64Array;
 
@@ -68,14 +91,16 @@ export class ReferenceLlama {
       const k = 1 / Math.sqrt(ss / x.length + hp.rmsEps);
       return x.map((v, i) => v * k * g[i]!);
     };
+    const freqFactors = this.tensor('rope_freqs.weight');
     const rope = (v: Float64Array, heads: number, pos: number) => {
-      for (let h = 0; h < heads; h++) {
-        for (let i = 0; i < hp.nRot / 2; i++) {
-          const angle = pos * hp.ropeFreqScale * hp.ropeTheta ** ((-2 * i) / hp.nRot);
+      for (let i = 0; i < hp.nRot / 2; i++) {
+        const angle = ropeAngle(hp, pos, i, freqFactors ? freqFactors[i]! : 1);
+        const c = Math.cos(angle) * hp.ropeAttnFactor, s = Math.sin(angle) * hp.ropeAttnFactor;
+        for (let h = 0; h < heads; h++) {
           const a = h * hd + (hp.ropeNeox ? i : 2 * i), b = h * hd + (hp.ropeNeox ? i + hp.nRot / 2 : 2 * i + 1);
           const x0 = v[a]!, x1 = v[b]!;
-          v[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
-          v[b] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
+          v[a] = x0 * c - x1 * s;
+          v[b] = x0 * s + x1 * c;
         }
       }
     };

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { native } from '../../lib/binding.js';
 import { randomF32, rng, testSeed } from '../helpers/random.js';
-import { runnableLevels, withIsa } from './isa-levels.js';
+import { type IsaLevel, runnableLevels, withIsa } from './isa-levels.js';
 
 const b = native();
 const formats = b.quantFormats().filter((f) => f.vecDotType !== null);
@@ -19,9 +19,28 @@ function shapes(blockSize: number): Array<[rows: number, cols: number]> {
   return [[1, blockSize], [7, blockSize * 3], [33, blockSize * 5], [3, Math.max(16384, blockSize * 8)]];
 }
 
+// Where the CPU has AMX, the VNNI level runs Q8_0/Q4_0 batches of 16+ tokens on tiles: the VNNI kernels
+// for those batches are checked too, with QINFER_CPU_AMX=0.
+const hasAmx = b.cpuInfo().features.amx === true && runnableLevels.includes('avx512vnni');
+const paths: Array<[IsaLevel, boolean]> = [
+  ...runnableLevels.map((l): [IsaLevel, boolean] => [l, true]),
+  ...(hasAmx ? [['avx512vnni', false] as [IsaLevel, boolean]] : []),
+];
+
+function withAmx<T>(on: boolean, fn: () => T): T {
+  const saved = process.env.QINFER_CPU_AMX;
+  if (!on) process.env.QINFER_CPU_AMX = '0';
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env.QINFER_CPU_AMX;
+    else process.env.QINFER_CPU_AMX = saved;
+  }
+}
+
 describe(`CPU matrix products (seed ${testSeed})`, () => {
   for (const f of formats) {
-    it(`${f.name} at ${runnableLevels.join(', ')}`, () => {
+    it(`${f.name} at ${paths.map(([l, amx]) => (amx ? l : `${l} without AMX`)).join(', ')}`, () => {
       const next = rng(testSeed + f.type);
       for (const [rows, cols] of shapes(f.blockSize)) {
         for (const nTokens of [1, 3, 6, 13, 20]) {
@@ -40,9 +59,9 @@ describe(`CPU matrix products (seed ${testSeed})`, () => {
               scale = Math.max(scale, s);
             }
           }
-          for (const level of runnableLevels) {
-            const y = withIsa(level, () => b.cpuMatmul(f.type, w, rows, cols, x, nTokens));
-            const where = `${level}, ${rows}x${cols}, ${nTokens} tokens`;
+          for (const [level, amx] of paths) {
+            const y = withIsa(level, () => withAmx(amx, () => b.cpuMatmul(f.type, w, rows, cols, x, nTokens)));
+            const where = `${level}${amx ? '' : ' (QINFER_CPU_AMX=0)'}, ${rows}x${cols}, ${nTokens} tokens`;
             expect(y.some(Number.isNaN), `unwritten outputs at ${where}`).toBe(false);
             let err = 0;
             for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(y[i]! - ref[i]!));

@@ -11,7 +11,13 @@ const F32 = 0;
 const F16 = 1;
 const Q8_0 = 8;
 
-function ropeRef(x: Float32Array, positions: Int32Array, headDim: number, nDims: number, neox: boolean, base: number, scale: number, factors?: Float32Array) {
+interface Yarn {
+  extFactor: number;
+  attnFactor: number;
+  corrDims: [number, number];
+}
+
+function ropeRef(x: Float32Array, positions: Int32Array, headDim: number, nDims: number, neox: boolean, base: number, scale: number, factors?: Float32Array, yarn?: Yarn) {
   const out = Float64Array.from(x);
   const nHeads = x.length / positions.length / headDim;
   const half = nDims / 2;
@@ -19,11 +25,19 @@ function ropeRef(x: Float32Array, positions: Int32Array, headDim: number, nDims:
     for (let h = 0; h < nHeads; h++) {
       const o = (t * nHeads + h) * headDim;
       for (let i = 0; i < half; i++) {
-        const angle = (scale * pos * base ** ((-2 * i) / nDims)) / (factors ? factors[i]! : 1);
+        const extrap = (pos * base ** ((-2 * i) / nDims)) / (factors ? factors[i]! : 1);
+        let angle = scale * extrap, m = 1;
+        if (yarn) {
+          // YaRN: the trained angle below the correction range, the interpolated one above it, linear between.
+          const [low, high] = yarn.corrDims;
+          const ramp = (1 - Math.min(1, Math.max(0, (i - low) / Math.max(0.001, high - low)))) * yarn.extFactor;
+          angle = angle * (1 - ramp) + extrap * ramp;
+          m = yarn.attnFactor;
+        }
         const [a, c] = neox ? [o + i, o + i + half] : [o + 2 * i, o + 2 * i + 1];
         const x0 = x[a]!, x1 = x[c]!;
-        out[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
-        out[c] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
+        out[a] = m * (x0 * Math.cos(angle) - x1 * Math.sin(angle));
+        out[c] = m * (x0 * Math.sin(angle) + x1 * Math.cos(angle));
       }
     }
   });
@@ -74,6 +88,49 @@ describe(`CPU operators (seed ${testSeed})`, () => {
           // Angles reach 4000 radians: float32 phase rounding bounds the agreement.
           expect(normalizedError(y, ropeRef(x, positions, headDim, nDims, neox, base, scale, ff))).toBeLessThan(2e-3);
         }
+    });
+
+    it(`${level}: RoPE with YaRN (ramped extrapolation, attention factor), normal and NeoX`, () => {
+      const next = rng(testSeed + 14);
+      const headDim = 64, nHeads = 2;
+      const positions = Int32Array.from([0, 1, 17, 511, 4000, 30000]);
+      const x = randomF32(positions.length * nHeads * headDim, next);
+      const factors = Float32Array.from({ length: 32 }, (_, i) => 1 + i / 8);
+      // [nDims, base, factor, extFactor, attention factor, correction range, frequency factors]
+      const cases = [
+        [64, 10000, 4, 1, 0.1 * Math.log(4) + 1, [5, 12], undefined],
+        [64, 1e6, 16, 1, 1.5, [0, 63], undefined],  // the widest range
+        [48, 500000, 8, 0.5, 1, [3, 3], undefined],  // an empty range: a step at pair 3
+        [64, 10000, 2, 1, 1.1, [7, 20], factors],
+      ] as const;
+      for (const neox of [false, true])
+        for (const [nDims, base, factor, extFactor, attnFactor, corrDims, ff] of cases) {
+          const yarn: Yarn = { extFactor, attnFactor, corrDims: [corrDims[0], corrDims[1]] };
+          const y = withIsa(level, () =>
+            b.cpuOp('rope', { x, positions, headDim, nDims, neox, freqBase: base, freqScale: 1 / factor, freqFactors: ff, ...yarn }),
+          );
+          const ref = ropeRef(x, positions, headDim, nDims, neox, base, 1 / factor, ff, yarn);
+          // Angles reach 30000 radians: float32 phase rounding bounds the agreement.
+          expect(normalizedError(y, ref), `${nDims} dims, base ${base}, factor ${factor}`).toBeLessThan(5e-3);
+          // And YaRN changes the result: against plain linear scaling the rotation differs.
+          expect(normalizedError(y, ropeRef(x, positions, headDim, nDims, neox, base, 1 / factor, ff))).toBeGreaterThan(1e-2);
+        }
+      // ext_factor 0 is plain RoPE whatever the other YaRN values.
+      const plain = b.cpuOp('rope', { x, positions, headDim, nDims: 64, neox: false, freqBase: 10000, freqScale: 0.25 });
+      const off = b.cpuOp('rope', { x, positions, headDim, nDims: 64, neox: false, freqBase: 10000, freqScale: 0.25, extFactor: 0, corrDims: [5, 12] });
+      expect(Array.from(off)).toEqual(Array.from(plain));
+    });
+
+    it(`${level}: YaRN's correction range as llama.cpp computes it`, () => {
+      // ggml_rope_yarn_corr_dims: floor / ceil of n_dims ln(n_ctx_orig / (2 pi beta)) / (2 ln base), clamped to [0, n_dims - 1].
+      const dims = (nRot: number, nCtxOrig: number, freqBase: number, betaFast = 32, betaSlow = 1) =>
+        withIsa(level, () => b.cpuOp('yarnCorrDims', { nRot, nCtxOrig, freqBase, betaFast, betaSlow }));
+      expect(dims(128, 32768, 1e6)).toEqual([23, 40]);  // Qwen2.5 / Qwen3's YaRN settings
+      expect(dims(128, 4096, 10000)).toEqual([20, 46]);
+      expect(dims(32, 1024, 10000)).toEqual([2, 9]);  // test/helpers/random-model.ts YARN_METADATA
+      expect(dims(64, 64, 10000)).toEqual([0, 9]);  // beta_fast's dimension below 0
+      expect(dims(16, 1 << 30, 10)).toEqual([53, 15]);  // both past the last dimension: low stays unclamped, as in ggml (every pair extrapolated)
+      expect(dims(64, 4096, 10000, 16, 2)).toEqual([12, 21]);
     });
 
     it(`${level}: attention over F32, F16 and Q8_0 caches, grouped-query and causal`, () => {

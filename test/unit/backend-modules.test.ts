@@ -56,7 +56,7 @@ describe('backend modules', () => {
     copyFileSync(join(testModules, 'qinfer-fake-abi.so'), join(dir, 'qinfer-vulkan.so'));
     const v = await vulkanEntry();
     expect(v.available).toBe(false);
-    expect(v.reason).toMatch(/built for backend ABI 999 but this addon expects 2/);
+    expect(v.reason).toMatch(/built for backend ABI 999 but this addon expects 3/);
   });
 
   it('a module whose driver is absent reports the driver reason, and opening it throws BackendUnavailableError', async () => {

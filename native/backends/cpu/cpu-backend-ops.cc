@@ -69,6 +69,10 @@ void run_model_op(const Kernels &k, const qinfer_op &op) {
       p.freq_base = op.params[0];
       p.freq_scale = op.params[1];
       p.neox = op.params[2] != 0;
+      p.ext_factor = op.params[3];
+      p.attn_factor = op.params[4];
+      p.corr_low = op.params[5];
+      p.corr_high = op.params[6];
       if (op.src[2]) p.freq_factors = f32(op, 2, uint64_t(op.ne[3] / 2), "rope");
       const uint64_t n = n0 * n1 * n2;
       float *x = f32(op, 0, n, "rope"), *y = dst_f32(op, n, "rope");

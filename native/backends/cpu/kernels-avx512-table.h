@@ -32,7 +32,6 @@ Kernels avx512_table(Isa isa) {
   fill_legacy_table(t);
   fill_lowbit_table(t);
   fill_kquant_table(t);
-  fill_q4_avx512(t);
   fill_lanes_avx512(t);
   fill_kquant_avx512(t);
   fill_w8a8(t);

@@ -78,6 +78,10 @@ const Kernels &kernels_avx512vnni();
 
 // BF16 products with avx512_bf16 instructions: only for CPUs where cpu_has_avx512bf16().
 GemmKernel gemm_bf16_avx512bf16();
+// AMX-INT8: whether cpuid and the OS allow it (asks Linux for the tile state once), and the Q8_0/Q4_0
+// kernel that runs batches on the tiles and everything else through `vnni` (matmul-amx.cc).
+bool amx_available();
+GemmKernel gemm_amx(int32_t type, const GemmKernel &vnni);
 
 const Kernels &kernels_for(Isa isa);
 // The table of isa_active().

@@ -66,15 +66,25 @@ struct FmtQ2_K {
   static __m256i quants(const Block &b, int k) { return bits_of(load32(b.qs + 32 * (k / 4)), 2 * (k % 4), 3); }
 };
 
+// Q3_K: the 16 signed 6-bit scales (see qinfer_q3k_scale) from 12 packed bytes, as int8.
+inline __m128i q3k_scales16(const uint8_t *packed) {
+  uint64_t lo8;
+  uint32_t hi4;
+  std::memcpy(&lo8, packed, 8);
+  std::memcpy(&hi4, packed + 8, 4);
+  const __m128i m4 = _mm_set1_epi8(0x0F), v = _mm_cvtsi64_si128(int64_t(lo8));
+  __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+  __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(int(hi4)), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+  return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
+}
+
 struct FmtQ3_K {
   using Block = qinfer_block_q3_k;
   static constexpr bool kSigned = false, kMins = true, kPer16 = true;
   static void prepare(const Block &b, KPrep &p) {
     p.d = kh2f(b.d);
     p.dmin = p.d;  // q - 4 folds into a "minimum" of 4 * scale
-    alignas(16) int8_t sc[16];
-    for (int g = 0; g < 16; g++) sc[g] = int8_t(qinfer_q3k_scale(g, b.scales));
-    __m256i sc16 = _mm256_cvtepi8_epi16(load16(sc));
+    __m256i sc16 = _mm256_cvtepi8_epi16(q3k_scales16(b.scales));
     set_scales16(p, sc16);
     p.m16 = _mm256_slli_epi16(sc16, 2);
   }
@@ -86,13 +96,17 @@ struct FmtQ3_K {
 };
 
 // Q4_K/Q5_K: 8 six-bit scales and minimums from 12 packed bytes (see qinfer_k4_scale_min), as 8 bytes each.
-inline void k4_scales(const uint8_t *packed, KPrep &p) {
+inline void k4_unpack(const uint8_t *packed, uint64_t &sc, uint64_t &m) {
   uint32_t a, b, c;
   std::memcpy(&a, packed, 4);
   std::memcpy(&b, packed + 4, 4);
   std::memcpy(&c, packed + 8, 4);
-  const uint64_t sc = uint64_t(a & 0x3F3F3F3Fu) | uint64_t((c & 0x0F0F0F0Fu) | ((a & 0xC0C0C0C0u) >> 2)) << 32;
-  const uint64_t m = uint64_t(b & 0x3F3F3F3Fu) | uint64_t(((c >> 4) & 0x0F0F0F0Fu) | ((b & 0xC0C0C0C0u) >> 2)) << 32;
+  sc = uint64_t(a & 0x3F3F3F3Fu) | uint64_t((c & 0x0F0F0F0Fu) | ((a & 0xC0C0C0C0u) >> 2)) << 32;
+  m = uint64_t(b & 0x3F3F3F3Fu) | uint64_t(((c >> 4) & 0x0F0F0F0Fu) | ((b & 0xC0C0C0C0u) >> 2)) << 32;
+}
+inline void k4_scales(const uint8_t *packed, KPrep &p) {
+  uint64_t sc, m;
+  k4_unpack(packed, sc, m);
   p.sc_lo = both_lanes(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(sc))));
   __m128i m8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(m)));
   p.m16 = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));

@@ -32,9 +32,73 @@ inline __m512i dot_u8s8_512(__m512i acc, __m512i u, __m512i s) {
 #endif
 }
 
+// Blocks b and b+1 in the pair layout from two broadcasts: [qs b, qs b+1, qs b, qs b+1], the upper half
+// shifted by 4 (one masked broadcast, a shift and a mask; no lane inserts).
+inline __m512i q4_pair_bcast(const qinfer_block_q4_0 *blk) {
+  __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(blk[0].qs)));
+  v = _mm512_mask_broadcast_i32x4(v, 0xF0F0, _mm_loadu_si128(reinterpret_cast<const __m128i *>(blk[1].qs)));
+  const __m512i shift = _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_setzero_si512(), _mm512_set1_epi16(4));
+  return _mm512_and_si512(_mm512_srlv_epi16(v, shift), _mm512_set1_epi8(0x0F));
+}
+
+// Pair p of a group of 16 blocks takes its scales from elements 2p, 2p + 1 in the pair's lane order.
+alignas(64) const int32_t kGroupPairScales[8][16] = {
+#define QINFER_P(p) {2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, \
+                     2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1}
+    QINFER_P(0), QINFER_P(1), QINFER_P(2), QINFER_P(3), QINFER_P(4), QINFER_P(5), QINFER_P(6), QINFER_P(7),
+#undef QINFER_P
+};
+
+// One token (decode), NR rows, groups of 16 blocks: the 16 fp16 scales of a row are gathered (the load
+// ports are idle here, the shuffle port is not) and multiplied by the token's 16 block scales at once, so
+// a pair of blocks costs one permute, one dot product, one conversion and one fma per row.
+template <int NR>
+inline int64_t q4_decode_groups(const GemmArgs &g, int64_t r, int64_t t, float (&out)[NR]) {
+  const int64_t nb = g.cols / 32;
+  const size_t ahead = prefetch_distance(g.w_stride, NR);
+  const qinfer_block_q4_0 *w[NR];
+  for (int i = 0; i < NR; i++) w[i] = reinterpret_cast<const qinfer_block_q4_0 *>(g.w + size_t(r + i) * g.w_stride);
+  const Act32 x(g.act + size_t(t) * g.act_stride, g.cols);
+  const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(int(sizeof(qinfer_block_q4_0))));
+  __m512 acc[NR];
+  for (int i = 0; i < NR; i++) acc[i] = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 16) {
+    const int pairs = int(nb - b < 16 ? (nb - b) / 2 : 8);
+    const __mmask16 valid = __mmask16((1u << (2 * pairs)) - 1);
+    const __m512 dx = _mm512_maskz_loadu_ps(valid, x.d + b);
+    __m512 dwx[NR];
+    for (int i = 0; i < NR; i++) {
+      // Each gathered dword starts with a block's fp16 scale.
+      __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offsets, &w[i][b].d, 1);
+      dwx[i] = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)), dx);
+    }
+    for (int p = 0; p < pairs; p++) {
+      const int64_t bp = b + 2 * p;
+      __m512i xv = _mm512_loadu_si512(x.qs + bp * 32);
+      xv = _mm512_shuffle_i64x2(xv, xv, _MM_SHUFFLE(3, 1, 2, 0));
+      const __m512i base = _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8_512(_mm512_setzero_si512(), _mm512_set1_epi8(8), xv));
+      const __m512i idx = _mm512_load_si512(kGroupPairScales[p]);
+      for (int i = 0; i < NR; i++) {
+        prefetch_ahead(w[i] + bp, 64, ahead);
+        __m512 s = _mm512_cvtepi32_ps(dot_u8s8_512(base, q4_pair_bcast(w[i] + bp), xv));
+        acc[i] = _mm512_fmadd_ps(s, _mm512_permutexvar_ps(idx, dwx[i]), acc[i]);
+      }
+    }
+    if (pairs < 8) {
+      b += 2 * pairs;
+      break;
+    }
+  }
+  for (int i = 0; i < NR; i++) out[i] = _mm512_reduce_add_ps(acc[i]);
+  return b;
+}
+
 template <int NR, int NT>
 struct Q4Pair {
   static void run(const GemmArgs &g, int64_t r, int64_t t) {
+    if constexpr (NT == 1) return decode(g, r, t);
     const int64_t nb = g.cols / 32;
     const size_t ahead = prefetch_distance(g.w_stride, NR);
     const qinfer_block_q4_0 *w[NR];
@@ -78,10 +142,23 @@ struct Q4Pair {
     for (int j = 0; j < NT; j++)
       for (int i = 0; i < NR; i++) g.y[(t + j) * g.ldy + r + i] = _mm512_reduce_add_ps(acc[i][j]) + tail[i][j];
   }
+  static void decode(const GemmArgs &g, int64_t r, int64_t t);
 };
 
-void fill_q4_avx512(Kernels &k) {
-  k.gemm[QINFER_TYPE_Q4_0] = GemmKernel{act32_bytes, quantize_act32, Tiler<Q4Pair, kQuantRows, kQuantTokens>::run};
+template <int NR, int NT>
+void Q4Pair<NR, NT>::decode(const GemmArgs &g, int64_t r, int64_t t) {
+  float y[NR];
+  const int64_t b = q4_decode_groups<NR>(g, r, t, y);
+  if (b < g.cols / 32) {  // an odd last block
+    const Act32 x(g.act + size_t(t) * g.act_stride, g.cols);
+    for (int i = 0; i < NR; i++) {
+      const qinfer_block_q4_0 &blk = reinterpret_cast<const qinfer_block_q4_0 *>(g.w + size_t(r + i) * g.w_stride)[b];
+      __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.qs + b * 32));
+      __m256i base = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8(_mm256_setzero_si256(), _mm256_set1_epi8(8), xv));
+      y[i] += hsum8(_mm256_cvtepi32_ps(dot_u8s8(base, FmtQ4_0::decode(blk).q, xv))) * h2f(blk.d) * x.d[b];
+    }
+  }
+  for (int i = 0; i < NR; i++) g.y[t * g.ldy + r + i] = y[i];
 }
 
 }  // namespace

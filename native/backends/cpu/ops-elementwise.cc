@@ -44,9 +44,14 @@ void rope(float *x, int64_t n_tokens, int64_t n_heads, const int32_t *positions,
     float theta = float(positions[t]);
     for (int64_t i = 0; i < half; i++) {
       float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
-      float angle = p.freq_scale * (theta / ff);
-      cs[size_t(2 * i)] = std::cos(angle);
-      cs[size_t(2 * i + 1)] = std::sin(angle);
+      const float extrap = theta / ff;
+      float angle = p.freq_scale * extrap;
+      if (p.ext_factor != 0.0f) {
+        const float ramp = (1.0f - std::min(1.0f, std::max(0.0f, (float(i) - p.corr_low) / std::max(0.001f, p.corr_high - p.corr_low)))) * p.ext_factor;
+        angle = angle * (1.0f - ramp) + extrap * ramp;
+      }
+      cs[size_t(2 * i)] = std::cos(angle) * p.attn_factor;
+      cs[size_t(2 * i + 1)] = std::sin(angle) * p.attn_factor;
       theta *= theta_scale;
     }
     for (int64_t h = 0; h < n_heads; h++) {

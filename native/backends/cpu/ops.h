@@ -25,6 +25,11 @@ struct RopeParams {
   float freq_scale = 1.0f;  // linear scaling: position * freq_scale
   // Optional per-pair divisors of the frequency (llama3-style rope scaling), n_dims / 2 entries.
   const float *freq_factors = nullptr;
+  // YaRN: with ext_factor != 0, pair i turns at freq_scale * f + ramp * (f - freq_scale * f) for its frequency f,
+  // ramp = ext_factor * (1 - clamp((i - corr_low) / max(0.001, corr_high - corr_low), 0, 1)).
+  float ext_factor = 0.0f;
+  float corr_low = 0.0f, corr_high = 0.0f;
+  float attn_factor = 1.0f;  // cos and sin are multiplied by this
 };
 void rope(float *x, int64_t n_tokens, int64_t n_heads, const int32_t *positions, const RopeParams &p);
 

@@ -213,7 +213,8 @@ cudaError_t launch(const qinfer_op &op, cudaStream_t stream) {
     case QINFER_OP_GET_ROWS: return launch_get_rows(op.type, src(0), ne[1], ne[0], srci(1), ne[2], dst, stream);
     case QINFER_OP_RMS_NORM: return launch_rms_norm(srcf(0), srcf(1), dst, ne[1], ne[0], op.params[0], stream);
     case QINFER_OP_ROPE:
-      return launch_rope(srcf(0), srci(1), srcf(2), dst, ne[2], ne[1], ne[0], ne[3], op.params[0], op.params[1], op.params[2] != 0, stream);
+      return launch_rope(srcf(0), srci(1), srcf(2), dst, ne[2], ne[1], ne[0], ne[3],
+                         RopeArgs{op.params[0], op.params[1], op.params[2] != 0, op.params[3], op.params[4], op.params[5], op.params[6]}, stream);
     case QINFER_OP_SOFTMAX: return launch_softmax(srcf(0), dst, ne[1], ne[0], stream);
     case QINFER_OP_SILU_MUL: return launch_silu_mul(srcf(0), srcf(1), dst, ne[0], stream);
     case QINFER_OP_ARGMAX: return launch_argmax(srcf(0), i32(op.dst, op.dst_offset), ne[1], ne[0], stream);

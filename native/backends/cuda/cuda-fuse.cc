@@ -121,9 +121,8 @@ int fuse_rope(const qinfer_op *ops, int n, int i, cudaStream_t stream, cudaError
   a.freq_factors = ptr<const float>(rff.b, rff.off);
   a.y = ptr<float>(rout.b, rout.off);
   a.tokens = tokens, a.heads = heads, a.head_dim = hd, a.n_dims = n_dims;
-  a.theta_scale = std::pow(r.params[0], -2.0f / float(n_dims));  // the host's powf, as launch_rope computes it
-  a.freq_scale = r.params[1];
-  a.neox = r.params[2] != 0;
+  a.rope = RopeArgs{r.params[0], r.params[1], r.params[2] != 0, r.params[3], r.params[4], r.params[5], r.params[6]};
+  a.theta_scale = std::pow(a.rope.freq_base, -2.0f / float(n_dims));  // the host's powf, as launch_rope computes it
   int used = 0;
   Region written[3] = {rout}, read[6] = {rin, rpos, rff};
   int n_written = 1, n_read = 3;

@@ -37,7 +37,7 @@ __global__ void __launch_bounds__(kRopeStoreThreads) rope_store_kernel(RopeStore
     const int64_t t = blockIdx.x / a.heads, h = blockIdx.x % a.heads;
     const bool to_cache = a.k_cache && h >= a.k_first && h < a.k_first + a.k_heads;
     float *o = to_cache ? rotated : a.y + int64_t(blockIdx.x) * a.head_dim;
-    rope_row(a.x + int64_t(blockIdx.x) * a.head_dim, o, a.positions[t], a.freq_factors, a.head_dim, a.n_dims, a.theta_scale, a.freq_scale, a.neox);
+    rope_row(a.x + int64_t(blockIdx.x) * a.head_dim, o, a.positions[t], a.freq_factors, a.head_dim, a.n_dims, a.theta_scale, a.rope);
     if (!to_cache) return;
     __syncthreads();
     float *out = a.y + int64_t(blockIdx.x) * a.head_dim;

@@ -5,6 +5,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include "cuda-kernels.h"
+
 namespace qinfer::cuda {
 
 bool kv_store_supported(int32_t kv_type);
@@ -16,7 +18,7 @@ cudaError_t launch_kv_store(int32_t kv_type, const float *src, const int32_t *po
 
 // The ROPE op (x -> y, [tokens][heads][head_dim]) fused with the KV_STORE ops after it: heads [k_first,
 // k_first + k_heads) of each rotated token also go to k_cache (when set) at k_positions; v's [tokens][v_heads] rows
-// go to v_cache (when set) at v_positions. theta_scale = freq_base^(-2 / n_dims), as launch_rope computes it.
+// go to v_cache (when set) at v_positions. theta_scale = rope.freq_base^(-2 / n_dims), as launch_rope computes it.
 constexpr int kRopeStoreThreads = 64;
 constexpr int64_t kRopeStoreMaxHeadDim = 256;
 struct RopeStoreArgs {
@@ -25,8 +27,8 @@ struct RopeStoreArgs {
   const float *freq_factors;
   float *y;
   int64_t tokens, heads, head_dim, n_dims;
-  float theta_scale, freq_scale;
-  bool neox;
+  float theta_scale;
+  RopeArgs rope;
   int32_t kv_type;
   int64_t stride;
   uint64_t row_bytes;

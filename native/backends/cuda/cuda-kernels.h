@@ -24,8 +24,15 @@ cudaError_t launch_rms_norm(const float *x, const float *weight, float *y, int64
 cudaError_t launch_softmax(const float *x, float *y, int64_t rows, int64_t n, cudaStream_t stream);
 cudaError_t launch_silu_mul(const float *gate, const float *up, float *out, int64_t n, cudaStream_t stream);
 cudaError_t launch_argmax(const float *x, int32_t *out, int64_t rows, int64_t n, cudaStream_t stream);
+// QINFER_OP_ROPE's scalars (backend.h): frequency base and scale, NeoX pairs, YaRN's ext_factor and correction
+// range, and the factor on cos and sin.
+struct RopeArgs {
+  float freq_base = 10000.0f, freq_scale = 1.0f;
+  bool neox = false;
+  float ext_factor = 0.0f, attn_factor = 1.0f, corr_low = 0.0f, corr_high = 0.0f;
+};
 cudaError_t launch_rope(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t tokens, int64_t n_heads,
-                        int64_t head_dim, int64_t n_dims, float freq_base, float freq_scale, bool neox, cudaStream_t stream);
+                        int64_t head_dim, int64_t n_dims, const RopeArgs &args, cudaStream_t stream);
 
 // Attention reads head dimensions up to this many, over a cache of F32, F16 or Q8_0.
 constexpr int64_t kAttentionMaxHeadDim = 256;

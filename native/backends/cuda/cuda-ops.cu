@@ -101,12 +101,11 @@ __global__ void __launch_bounds__(kRowThreads) argmax_kernel(const float *x, int
 
 // One block per (token, head): each thread rotates pairs; dimensions past n_dims are copied.
 __global__ void rope_kernel(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t n_heads, int64_t head_dim,
-                            int64_t n_dims, float theta_scale, float freq_scale, bool neox) {
+                            int64_t n_dims, float theta_scale, RopeArgs r) {
   pdl_wait();
   pdl_trigger();
   const int64_t t = blockIdx.x / n_heads;
-  rope_row(x + int64_t(blockIdx.x) * head_dim, y + int64_t(blockIdx.x) * head_dim, positions[t], freq_factors, head_dim, n_dims, theta_scale,
-           freq_scale, neox);
+  rope_row(x + int64_t(blockIdx.x) * head_dim, y + int64_t(blockIdx.x) * head_dim, positions[t], freq_factors, head_dim, n_dims, theta_scale, r);
 }
 
 struct KvF32 {
@@ -324,12 +323,12 @@ cudaError_t launch_argmax(const float *x, int32_t *out, int64_t rows, int64_t n,
 }
 
 cudaError_t launch_rope(const float *x, const int32_t *positions, const float *freq_factors, float *y, int64_t tokens, int64_t n_heads,
-                        int64_t head_dim, int64_t n_dims, float freq_base, float freq_scale, bool neox, cudaStream_t stream) {
+                        int64_t head_dim, int64_t n_dims, const RopeArgs &args, cudaStream_t stream) {
   if (tokens * n_heads > 0x7fffffff) return cudaErrorInvalidValue;
   // The host's powf, as the CPU backend computes it.
-  const float theta_scale = std::pow(freq_base, -2.0f / float(n_dims));
+  const float theta_scale = std::pow(args.freq_base, -2.0f / float(n_dims));
   return launch_pdl(rope_kernel, dim3(unsigned(tokens * n_heads)), dim3(64), 0, stream, x, positions, freq_factors, y, n_heads, head_dim, n_dims,
-                    theta_scale, freq_scale, neox);
+                    theta_scale, args);
 }
 
 bool attention_supported(int32_t kv_type) {

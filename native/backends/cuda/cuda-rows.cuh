@@ -4,23 +4,31 @@
 
 #include <cstdint>
 
+#include "cuda-kernels.h"
 #include "qinfer/blocks.h"
 #include "qinfer/ggml-types.h"
 
 namespace qinfer::cuda {
 
-// Rotates head row v into o (may be v) with the block's threads; dimensions past n_dims are copied.
+// Rotates head row v into o (may be v) with the block's threads, as QINFER_OP_ROPE defines it (YaRN included);
+// dimensions past n_dims are copied.
 __device__ __forceinline__ void rope_row(const float *v, float *o, int32_t position, const float *freq_factors, int64_t head_dim, int64_t n_dims,
-                                         float theta_scale, float freq_scale, bool neox) {
+                                         float theta_scale, const RopeArgs &r) {
   const int64_t half = n_dims / 2;
   for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
     // Successive float products, as the CPU builds the frequencies, so the angles match bit for bit.
     float theta = float(position);
     for (int64_t k = 0; k < i; k++) theta *= theta_scale;
     const float ff = freq_factors ? freq_factors[i] : 1.0f;
-    const float angle = freq_scale * (theta / ff);
-    const float c = cosf(angle), s = sinf(angle);
-    const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+    const float extrap = __fdiv_rn(theta, ff);
+    float angle = __fmul_rn(r.freq_scale, extrap);
+    if (r.ext_factor != 0.0f) {
+      // YaRN: the pairs below the correction range keep their trained frequency, those above are interpolated.
+      const float ramp = __fmul_rn(1.0f - fminf(1.0f, fmaxf(0.0f, __fdiv_rn(float(i) - r.corr_low, fmaxf(0.001f, r.corr_high - r.corr_low)))), r.ext_factor);
+      angle = __fadd_rn(__fmul_rn(angle, 1.0f - ramp), __fmul_rn(extrap, ramp));
+    }
+    const float c = cosf(angle) * r.attn_factor, s = sinf(angle) * r.attn_factor;
+    const int64_t a = r.neox ? i : 2 * i, b = r.neox ? i + half : 2 * i + 1;
     const float x0 = v[a], x1 = v[b];
     o[a] = x0 * c - x1 * s;
     o[b] = x0 * s + x1 * c;

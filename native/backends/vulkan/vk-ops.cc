@@ -76,8 +76,8 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
   for (int i = 0; i < 4; i++) {
     if (op.ne[i] > int64_t(UINT32_MAX)) return fail(QINFER_E_UNSUPPORTED, "Vulkan ops take at most 2^32-1 elements per dimension");
     out->pc.ne[i] = uint32_t(op.ne[i] > 0 ? op.ne[i] : 0);
-    out->pc.params[i] = op.params[i];
   }
+  for (int i = 0; i < 8; i++) out->pc.params[i] = op.params[i];
   const uint64_t n0 = out->pc.ne[0], n1 = out->pc.ne[1], n2 = out->pc.ne[2];
   switch (op.op) {
     case QINFER_OP_ADD_F32:
@@ -109,7 +109,7 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       // The frequency step computed exactly as the CPU does (ops-elementwise.cc), not by the GPU's pow.
       out->shader = shaders::ROPE;
       out->pc.params[0] = std::pow(op.params[0], -2.0f / float(op.ne[3]));
-      out->pc.params[3] = op.src[2] ? 1.0f : 0.0f;
+      out->pc.params[7] = op.src[2] ? 1.0f : 0.0f;
       out->workgroups = n1 * n2;
       break;
     case QINFER_OP_SOFTMAX:

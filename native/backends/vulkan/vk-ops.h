@@ -17,9 +17,9 @@ struct PushConstants {
   uint32_t off[kBindings];  // operand offsets in 4-byte words: src0..src3, dst
   uint32_t pad[3];
   uint32_t ne[4];
-  float params[4];
+  float params[8];
 };
-static_assert(sizeof(PushConstants) == 64, "shaders/common.glsl declares 64 bytes of push constants");
+static_assert(sizeof(PushConstants) == 80, "shaders/common.glsl declares 80 bytes of push constants");
 
 struct Dispatch {
   shaders::Id shader;

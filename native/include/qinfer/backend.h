@@ -13,7 +13,7 @@ extern "C" {
 
 /* Bumped whenever a struct below changes layout or meaning; a module built for another
    version is refused at load with both numbers in the reason. */
-#define QINFER_BACKEND_ABI_VERSION 2u
+#define QINFER_BACKEND_ABI_VERSION 3u
 
 /* Every module exports exactly this symbol. */
 #define QINFER_BACKEND_REGISTER_SYMBOL "qinfer_backend_register"
@@ -37,8 +37,13 @@ typedef enum qinfer_op_code {
      params[0] = eps. */
   QINFER_OP_RMS_NORM = 5,
   /* dst = src0 [ne[2] tokens][ne[1] heads][ne[0] head_dim] rotated by positions (src1, int32 per
-     token); ne[3] = rotated dims; params: [0] freq_base, [1] freq_scale, [2] non-zero for NeoX;
-     src2 = optional per-pair frequency divisors (ne[3] / 2 floats). */
+     token); ne[3] = rotated dims; params: [0] freq_base, [1] freq_scale, [2] non-zero for NeoX,
+     [3] YaRN ext_factor (0: off), [4] attn_factor (cos and sin are multiplied by it; 1 for plain
+     RoPE), [5] and [6] YaRN's correction range (pair indices low, high); src2 = optional per-pair
+     frequency divisors (ne[3] / 2 floats). Pair i of a token at position p turns by
+       e = p * freq_base^(-2i/ne[3]) / divisor[i],  angle = freq_scale * e, and with ext_factor != 0
+       r = ext_factor * (1 - clamp((i - low) / max(0.001, high - low), 0, 1)),
+       angle = angle * (1 - r) + e * r   (ggml's rope with ext_factor, as llama.cpp applies YaRN). */
   QINFER_OP_ROPE = 6,
   /* dst = softmax of each row of src0; ne[0] = row length, ne[1] = rows. */
   QINFER_OP_SOFTMAX = 7,
@@ -73,7 +78,7 @@ typedef struct qinfer_op {
   qinfer_buffer *dst;
   uint64_t dst_offset;
   int64_t ne[4];
-  float params[4];
+  float params[8]; /* ABI 3: 8 (was 4) */
 } qinfer_op;
 
 typedef struct qinfer_device_info {

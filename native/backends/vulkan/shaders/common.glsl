@@ -10,7 +10,7 @@ layout(push_constant) uniform PushConstants {
   uint off[5];
   uint pad[3];
   uint ne[4];
-  float params[4];
+  float params[8];
 } pc;
 
 #define DST 4
