@@ -318,6 +318,10 @@ int main(int argc, char **argv) {
     if (decode_only && types[f] != QINFER_TYPE_Q4_0 && types[f] != QINFER_TYPE_Q8_0) continue;
     for (const Shape &s : shapes) {
       if (!model_shapes && (s.rows != ffn.rows || s.cols != ffn.cols)) continue;
+      // QINFER_BENCH_ONLY=format:ROWSxCOLS times that row alone (for a profiler).
+      if (const char *only = std::getenv("QINFER_BENCH_ONLY");
+          only && std::string(only) != std::string(names[f]) + ":" + std::to_string(s.rows) + "x" + std::to_string(s.cols))
+        continue;
       Weights w(types[f], s.rows, s.cols, gen);
       const double us = graph_us([&](int i, cudaStream_t st) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, st)); }, 20);
       const double stream_us = median_us([&](int i) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, nullptr)); }, 20);
