@@ -2,9 +2,9 @@
 // of every weight format (and of Q4_0/Q8_0 at the Llama-3-8B and TinyLlama shapes) as a fraction of it;
 // batched Q4_0/Q8_0 products in TFLOP/s against cuBLAS f16 on the same shape, checked against cuBLAS's
 // result, after checking the 8-bit decode path against a host reference at odd shapes. Prints Markdown tables; writes every figure as JSON to argv[1] when given; argv[2] = "batched"
-// runs only the batched products (for a profiler).
+// runs only the batched products (for a profiler), "decode" only the Q4_0/Q8_0 matrix-vector rows.
 //   nvcc -O3 -arch=sm_90 -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
-//     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json
+//     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json [decode]
 // cuBLAS is opened with dlopen (libcublas.so.13 or .12 beside the driver's toolkit): the benchmark alone
 // uses it, and it builds where the toolkit has no cuBLAS headers.
 #include <dlfcn.h>
@@ -22,6 +22,7 @@
 #include "backends/cuda/cuda-formats.cuh"
 #include "qinfer/blocks.h"
 #include "backends/cuda/cuda-kernels.h"
+#include "backends/cuda/cuda-matmul-paths.h"
 
 using namespace qinfer::cuda;
 
@@ -161,20 +162,69 @@ float *device_random(size_t n, std::mt19937 &gen) {
 }
 
 // Host reference of a Q4_0/Q8_0 product with activations rounded per 32-block as the CPU rounds them
-// (the decode path computes exactly that up to float summation order); exits on a mismatch.
-void check_decode_path(int32_t type, int64_t rows, int64_t cols, int tokens, std::mt19937 &gen) {
+// (the decode path computes exactly that up to float summation order); exits on a mismatch. pre 1 / 2: the
+// product fused with an RMSNorm (weighted) / SiLU*mul of its activations, whose values (written back by the
+// kernel) must match the host's and are then the ones rounded; add: with the residual add after it.
+void check_decode_path(int32_t type, int64_t rows, int64_t cols, int tokens, std::mt19937 &gen, int pre = 0, bool add = false) {
   const uint64_t rb = row_bytes_of(type, cols);
   std::vector<uint16_t> hw(rb * size_t(rows) / 2);
   std::uniform_int_distribution<int> ub(0, 0xffff);
   for (auto &v : hw) v = uint16_t((ub(gen) & 0xb3ff) | 0x3000);
   std::vector<float> hx(size_t(tokens * cols)), xq(hx.size()), wf(size_t(rows * cols));
+  std::vector<float> h2(pre == 2 ? hx.size() : size_t(cols)), hres(size_t(tokens * rows)), hpre(hx.size());
   std::uniform_real_distribution<float> ud(-1.f, 1.f);
   for (float &v : hx) v = ud(gen);
-  for (size_t b = 0; b < hx.size() / 32; b++) {
+  for (float &v : h2) v = ud(gen);
+  for (float &v : hres) v = ud(gen);
+  const float eps = 1e-5f;
+  for (int t = 0; t < tokens; t++) {
+    double ss = 0;
+    for (int64_t c = 0; c < cols; c++) ss += double(hx[t * cols + c]) * hx[t * cols + c];
+    const float inv = float(1.0 / std::sqrt(ss / double(cols) + eps));
+    for (int64_t c = 0; c < cols; c++) {
+      const float v = hx[t * cols + c];
+      hpre[t * cols + c] = pre == 1 ? v * inv * h2[c] : pre == 2 ? v / (1.0f + std::exp(-v)) * h2[t * cols + c] : v;
+    }
+  }
+  uint8_t *w;
+  float *x, *y, *a2, *pout, *res, *sum;
+  CHECK(cudaMalloc(&w, hw.size() * 2));
+  CHECK(cudaMalloc(&x, hx.size() * 4));
+  CHECK(cudaMalloc(&y, size_t(tokens * rows) * 4));
+  CHECK(cudaMalloc(&a2, h2.size() * 4));
+  CHECK(cudaMalloc(&pout, hx.size() * 4));
+  CHECK(cudaMalloc(&res, hres.size() * 4));
+  CHECK(cudaMalloc(&sum, hres.size() * 4));
+  CHECK(cudaMemcpy(w, hw.data(), hw.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(x, hx.data(), hx.size() * 4, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(a2, h2.data(), h2.size() * 4, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(res, hres.data(), hres.size() * 4, cudaMemcpyHostToDevice));
+  if (pre || add) {
+    MatvecFusion f;
+    f.pre = pre, f.a2 = pre ? a2 : nullptr, f.pre_out = pre ? pout : nullptr, f.eps = eps;
+    if (add) f.res = res, f.sum = sum;
+    CHECK(launch_matvec_q8(type, w, x, y, rows, cols, tokens, nullptr, &f));
+  } else {
+    CHECK(launch_matmul(type, w, x, y, rows, cols, tokens, nullptr));
+  }
+  std::vector<float> hy(size_t(tokens * rows)), hsum(hy.size());
+  CHECK(cudaMemcpy(hy.data(), y, hy.size() * 4, cudaMemcpyDeviceToHost));
+  CHECK(cudaMemcpy(hsum.data(), sum, hsum.size() * 4, cudaMemcpyDeviceToHost));
+  std::vector<float> act = hx;
+  if (pre) {
+    CHECK(cudaMemcpy(act.data(), pout, act.size() * 4, cudaMemcpyDeviceToHost));
+    double perr = 0, pscale = 0;
+    for (size_t i = 0; i < act.size(); i++) perr = std::max(perr, std::fabs(double(act[i]) - hpre[i])), pscale = std::max(pscale, std::fabs(double(hpre[i])));
+    if (!(perr <= 1e-5 * pscale)) {
+      std::fprintf(stderr, "fused activations wrong: pre %d, %lld x %lld: error %.2e\n", pre, (long long)rows, (long long)cols, perr / pscale);
+      std::exit(1);
+    }
+  }
+  for (size_t b = 0; b < act.size() / 32; b++) {
     float amax = 0;
-    for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(hx[32 * b + j]));
+    for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(act[32 * b + j]));
     const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f, dh = qinfer_half_to_f32(qinfer_f32_to_half(d));
-    for (int j = 0; j < 32; j++) xq[32 * b + j] = float(std::round(hx[32 * b + j] * id)) * dh;
+    for (int j = 0; j < 32; j++) xq[32 * b + j] = float(std::round(act[32 * b + j] * id)) * dh;
   }
   const auto *bytes = reinterpret_cast<const uint8_t *>(hw.data());
   for (int64_t r = 0; r < rows; r++)
@@ -187,32 +237,25 @@ void check_decode_path(int32_t type, int64_t rows, int64_t cols, int tokens, std
         wf[r * cols + b * 32 + j] = float(q) * d;
       }
     }
-  uint8_t *w;
-  float *x, *y;
-  CHECK(cudaMalloc(&w, hw.size() * 2));
-  CHECK(cudaMalloc(&x, hx.size() * 4));
-  CHECK(cudaMalloc(&y, size_t(tokens * rows) * 4));
-  CHECK(cudaMemcpy(w, hw.data(), hw.size() * 2, cudaMemcpyHostToDevice));
-  CHECK(cudaMemcpy(x, hx.data(), hx.size() * 4, cudaMemcpyHostToDevice));
-  CHECK(launch_matmul(type, w, x, y, rows, cols, tokens, nullptr));
-  std::vector<float> hy(size_t(tokens * rows));
-  CHECK(cudaMemcpy(hy.data(), y, hy.size() * 4, cudaMemcpyDeviceToHost));
+  for (void *p : {(void *)w, (void *)x, (void *)y, (void *)a2, (void *)pout, (void *)res, (void *)sum}) CHECK(cudaFree(p));
   double err = 0, scale = 0;
+  bool sums = true;
   for (int t = 0; t < tokens; t++)
     for (int64_t r = 0; r < rows; r++) {
       double ref = 0, mag = 0;
       for (int64_t c = 0; c < cols; c++) {
         ref += double(wf[r * cols + c]) * xq[t * cols + c];
-        mag += std::fabs(double(wf[r * cols + c]) * hx[t * cols + c]);
+        mag += std::fabs(double(wf[r * cols + c]) * act[t * cols + c]);
       }
-      const double v = hy[size_t(t * rows + r)];
+      const size_t o = size_t(t * rows + r);
+      const double v = hy[o];
       err = std::isfinite(v) ? std::max(err, std::fabs(v - ref)) : INFINITY;
       scale = std::max(scale, mag);
+      if (add && hsum[o] != hres[o] + hy[o]) sums = false;
     }
-  for (void *p : {(void *)w, (void *)x, (void *)y}) CHECK(cudaFree(p));
-  if (!(err / scale < 1e-5)) {
-    std::fprintf(stderr, "decode path wrong: type %d, %lld x %lld, %d tokens: error %.2e\n", type, (long long)rows, (long long)cols, tokens,
-                 err / scale);
+  if (!(err / scale < 1e-5) || !sums) {
+    std::fprintf(stderr, "decode path wrong: type %d, %lld x %lld, %d tokens, pre %d, add %d: error %.2e%s\n", type, (long long)rows, (long long)cols,
+                 tokens, pre, int(add), err / scale, sums ? "" : ", residual sums differ");
     std::exit(1);
   }
 }
@@ -241,6 +284,13 @@ int main(int argc, char **argv) {
     for (int tokens : {1, 3})
       for (auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 512}, {131, 2304}, {4097, 4096}}) check_decode_path(type, rows, cols, tokens, gen);
   std::printf("decode path (Q4_0, Q8_0; 1 and 3 tokens; 37 x 512, 131 x 2304, 4097 x 4096) matches the host reference\n");
+  for (int32_t type : {QINFER_TYPE_Q4_0, QINFER_TYPE_Q8_0})
+    for (int tokens : {1, 2, 4})
+      for (int pre : {0, 1, 2})
+        for (bool add : {false, true})
+          if (pre || add)
+            for (auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 512}, {2048, 5632}}) check_decode_path(type, rows, cols, tokens, gen, pre, add);
+  std::printf("fused decode kernels (RMSNorm / SiLU*mul before, residual add after; 1, 2, 4 tokens) match the host reference\n");
   Json json;
   json.field("device", "\"" + std::string(prop.name) + "\"");
   json.field("copy_gbs", std::to_string(copy_gbs));
@@ -262,11 +312,16 @@ int main(int argc, char **argv) {
               "replays (GB/s from it); 'stream us' launches the same 20 one by one (host launch gaps included)\n\n");
   std::printf("| format | rows x cols | weight MiB | us | GB/s | of copy | stream us |\n| --- | --- | --- | --- | --- | --- | --- |\n");
   std::string mv = "[";
-  const bool batched_only = argc > 2 && std::string(argv[2]) == "batched";
+  const bool batched_only = argc > 2 && std::string(argv[2]) == "batched", decode_only = argc > 2 && std::string(argv[2]) == "decode";
   for (size_t f = 0; f < (batched_only ? 0 : sizeof types / sizeof types[0]); f++) {
     const bool model_shapes = types[f] == QINFER_TYPE_Q4_0 || types[f] == QINFER_TYPE_Q8_0 || types[f] == QINFER_TYPE_F16;
+    if (decode_only && types[f] != QINFER_TYPE_Q4_0 && types[f] != QINFER_TYPE_Q8_0) continue;
     for (const Shape &s : shapes) {
       if (!model_shapes && (s.rows != ffn.rows || s.cols != ffn.cols)) continue;
+      // QINFER_BENCH_ONLY=format:ROWSxCOLS times that row alone (for a profiler).
+      if (const char *only = std::getenv("QINFER_BENCH_ONLY");
+          only && std::string(only) != std::string(names[f]) + ":" + std::to_string(s.rows) + "x" + std::to_string(s.cols))
+        continue;
       Weights w(types[f], s.rows, s.cols, gen);
       const double us = graph_us([&](int i, cudaStream_t st) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, st)); }, 20);
       const double stream_us = median_us([&](int i) { CHECK(launch_matmul(types[f], w[i], x, y, s.rows, s.cols, 1, nullptr)); }, 20);
@@ -281,6 +336,15 @@ int main(int argc, char **argv) {
     }
   }
   json.field("matvec", mv + "]");
+  if (decode_only) {
+    if (argc > 1) {
+      FILE *f = std::fopen(argv[1], "w");
+      if (!f) return std::fprintf(stderr, "cannot write %s\n", argv[1]), 1;
+      std::fprintf(f, "%s}\n", json.s.c_str());
+      std::fclose(f);
+    }
+    return 0;
+  }
 
   // Batched products against cuBLAS f16 on the same shape; cuBLAS multiplies the same weights,
   // dequantized (GET_ROWS of every row) and rounded to f16, so the two results must agree.

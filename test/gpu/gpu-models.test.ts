@@ -50,22 +50,26 @@ async function expectSameGreedy(cpu: Model, gpu: Model, prompt: number[], n: num
 // decode products) or to f16 (CUDA's batched tensor-core products, ~5e-4 of the largest logit): its logits must lie
 // within the bound of the exact float64 forward pass or of the CPU backend's. The 8-bit rounding moves logits by
 // up to ~2e-2 of the largest, hence the near-tie bound.
+// Dim 256 (every product 256-column groups) takes CUDA's fused decode kernels throughout (RMSNorm into the product
+// after it, SiLU*mul into the down product, residual adds into the products before them, RoPE with the K/V stores).
 const FORMATS = [
-  ['f32', 0, 'f32', 1e-4, 1e-4],
-  ['f16', 1, 'f16', 5e-3, 5e-3],
-  ['q8_0', 8, 'f32', 2e-3, 3e-2],
-  ['q4_0', 2, 'f32', 2e-3, 3e-2],
+  ['f32', 0, 'f32', 1e-4, 1e-4, 128],
+  ['f16', 1, 'f16', 5e-3, 5e-3, 128],
+  ['q8_0', 8, 'f32', 2e-3, 3e-2, 128],
+  ['q4_0', 2, 'f32', 2e-3, 3e-2, 128],
+  ['q8_0 dim 256', 8, 'f32', 2e-3, 3e-2, 256],
+  ['q4_0 dim 256', 2, 'f32', 2e-3, 3e-2, 256],
 ] as const;
 
 for (const gpu of gpus) {
   describe.skipIf(!gpu.available)(`${gpu.name}: whole models against the CPU backend (seed ${testSeed})`, () => {
     const options = (kv: 'f32' | 'f16'): LoadModelOptions => ({ kvCacheType: kv, contextSize: 96, sequences: 3, threads: 2 });
 
-    for (const [name, type, kv, tol, tie] of FORMATS) {
+    for (const [name, type, kv, tol, tie, dim] of FORMATS) {
       it(`random ${name} model, ${kv} cache: logits within ${tol} of exact, greedy tokens, batches of several sequences, prefix reuse`, async () => {
-        const next = rng(testSeed + type);
-        const path = join(dir, `random-${name}.gguf`);
-        await writeRandomLlama(path, type, next);
+        const next = rng(testSeed + type + dim);
+        const path = join(dir, `random-${name.replace(/ /g, '-')}.gguf`);
+        await writeRandomLlama(path, type, next, [], dim);
         const cpu = await loadModel(path, { ...options(kv), backend: 'cpu' });
         const dev = await loadModel(path, { ...options(kv), backend: gpu.name });
         try {

@@ -21,10 +21,11 @@ export const YARN_METADATA: GgufKV[] = [
 
 /**
  * dim 128 (4 heads of 32, 2 KV heads), FFN 256, 2 layers: every width a whole number of 32-element blocks.
- * `extra` metadata replaces keys of the same name or is appended.
+ * `extra` metadata replaces keys of the same name or is appended. `dim` 256 (heads of 64, FFN 512) gives every
+ * product whole 256-column groups (CUDA's fused decode kernels take those).
  */
-export async function writeRandomLlama(path: string, type: number, next: () => number, extra: GgufKV[] = []): Promise<void> {
-  const DIM = 128, FF = 256;
+export async function writeRandomLlama(path: string, type: number, next: () => number, extra: GgufKV[] = [], dim = 128): Promise<void> {
+  const DIM = dim, FF = 2 * dim;
   const src = await readGguf(tiny);
   const set: Record<string, number> = { 'llama.embedding_length': DIM, 'llama.feed_forward_length': FF, 'llama.rope.dimension_count': DIM / 4 };
   const replaced = new Set(extra.map((kv) => kv.key));

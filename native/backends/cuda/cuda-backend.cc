@@ -12,6 +12,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backends/module-common.h"
+#include "cuda-fuse.h"
 #include "cuda-graph-cache.h"
 #include "cuda-graph-ops.h"
 #include "cuda-kernels.h"
@@ -254,8 +255,16 @@ int cuda_compute(int device, const qinfer_op *ops, int n_ops) {
                                             std::to_string(op.ne[0]));
   }
   cudaError_t e = graphs.run(ops, n_ops, stream, [&] {
-    for (int i = 0; i < n_ops; i++)
+    for (int i = 0; i < n_ops;) {
+      cudaError_t fe = cudaSuccess;
+      if (const int used = launch_fused(ops, n_ops, i, stream, &fe)) {
+        if (fe) return fe;
+        i += used;
+        continue;
+      }
       if (cudaError_t le = launch(ops[i], stream)) return le;
+      i++;
+    }
     return cudaSuccess;
   });
   return e ? fail_cuda(e, "kernel launch") : QINFER_OK;

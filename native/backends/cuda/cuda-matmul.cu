@@ -127,8 +127,12 @@ cudaError_t fit_kernel(const void *kernel, int threads, int smem, DeviceFit *out
   if (cudaError_t e = cudaDeviceGetAttribute(&c.fit.sms, cudaDevAttrMultiProcessorCount, device)) return e;
   // The kernel's limit goes to the device's maximum, not to this smem: a later launch with more shared
   // memory may find its own entry cached and skip this call.
+  // Static shared memory of the kernel comes off the top.
   int smem_max = 0;
   if (cudaError_t e = cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device)) return e;
+  cudaFuncAttributes attrs;
+  if (cudaError_t e = cudaFuncGetAttributes(&attrs, kernel)) return e;
+  smem_max -= int(attrs.sharedSizeBytes);
   if (smem > smem_max) return cudaErrorNotSupported;
   if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max)) return e;
   if (cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&c.fit.blocks_per_sm, kernel, threads, size_t(smem))) return e;
