@@ -265,6 +265,16 @@ struct Json {
   void field(const char *k, const std::string &v) { s += (s.size() > 1 ? ", \"" : "\"") + std::string(k) + "\": " + v; }
 };
 
+// Writes the report to `path` (nothing without one); the exit status.
+int write_json(const char *path, const Json &json) {
+  if (!path) return 0;
+  FILE *f = std::fopen(path, "w");
+  if (!f) return std::fprintf(stderr, "cannot write %s\n", path), 1;
+  std::fprintf(f, "%s}\n", json.s.c_str());
+  std::fclose(f);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   std::mt19937 gen(1234);
   cudaDeviceProp prop;
@@ -336,15 +346,7 @@ int main(int argc, char **argv) {
     }
   }
   json.field("matvec", mv + "]");
-  if (decode_only) {
-    if (argc > 1) {
-      FILE *f = std::fopen(argv[1], "w");
-      if (!f) return std::fprintf(stderr, "cannot write %s\n", argv[1]), 1;
-      std::fprintf(f, "%s}\n", json.s.c_str());
-      std::fclose(f);
-    }
-    return 0;
-  }
+  if (decode_only) return write_json(argc > 1 ? argv[1] : nullptr, json);
 
   // Batched products against cuBLAS f16 on the same shape; cuBLAS multiplies the same weights,
   // dequantized (GET_ROWS of every row) and rounded to f16, so the two results must agree.
@@ -413,11 +415,5 @@ int main(int argc, char **argv) {
   }
   json.field("matmul", mm + "]");
   CHECK(cudaDeviceSynchronize());
-  if (argc > 1) {
-    FILE *f = std::fopen(argv[1], "w");
-    if (!f) return std::fprintf(stderr, "cannot write %s\n", argv[1]), 1;
-    std::fprintf(f, "%s}\n", json.s.c_str());
-    std::fclose(f);
-  }
-  return 0;
+  return write_json(argc > 1 ? argv[1] : nullptr, json);
 }
