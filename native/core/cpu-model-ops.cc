@@ -21,6 +21,8 @@ cpu::AttentionShape cpu_shape(const AttentionShape &s) {
 }
 
 class CpuModelOps : public ModelOps {
+  static constexpr int kMaxSameInput = 4;
+
  public:
   explicit CpuModelOps(int32_t threads) : k_(cpu::kernels()), pool_(threads) {}
 
@@ -33,6 +35,16 @@ class CpuModelOps : public ModelOps {
   void matmul(const Weight &w, const float *x, int64_t n, float *y) override {
     if (w.type == QINFER_TYPE_W8A8) return cpu::matmul_w8a8(k_, pool_, w.data, w.scale, w.rows, w.cols, x, w.cols, n, y, w.rows, w.act_scale);
     cpu::matmul(k_, pool_, w.type, w.data, w.rows, w.cols, x, w.cols, n, y, w.rows);
+  }
+
+  void matmul_same_input(const Weight *const *w, float *const *y, int count, const float *x, int64_t n) override {
+    bool same = count <= kMaxSameInput && w[0]->type != QINFER_TYPE_W8A8;
+    for (int i = 1; i < count && same; i++) same = w[i]->type == w[0]->type && w[i]->cols == w[0]->cols;
+    if (!same) return ModelOps::matmul_same_input(w, y, count, x, n);
+    const void *data[kMaxSameInput];
+    int64_t rows[kMaxSameInput];
+    for (int i = 0; i < count; i++) data[i] = w[i]->data, rows[i] = w[i]->rows;
+    cpu::matmul_same_input(k_, pool_, w[0]->type, data, rows, y, count, w[0]->cols, x, n);
   }
 
   void embed(const Weight &w, const int32_t *ids, int64_t n, float *out) override {

@@ -76,9 +76,9 @@ bool LlamaForward::eval(const std::vector<BatchToken> &batch, float *logits, con
     const LlamaLayer &l = model_.layers()[size_t(il)];
     ops_.rms_norm(x, l.attn_norm.f32(), n, d, hp.rms_eps, h);
     if (observer_) observer_(il, LinearInput::kAttnIn, h, n, d);
-    ops_.matmul(l.wq, h, n, q_.data());
-    ops_.matmul(l.wk, h, n, k_.data());
-    ops_.matmul(l.wv, h, n, v_.data());
+    const Weight *qkv[] = {&l.wq, &l.wk, &l.wv};
+    float *qkv_out[] = {q_.data(), k_.data(), v_.data()};
+    ops_.matmul_same_input(qkv, qkv_out, 3, h, n);
     if (l.bq) ops_.add_bias(q_.data(), l.bq.f32(), n, n_q);
     if (l.bk) ops_.add_bias(k_.data(), l.bk.f32(), n, n_kv);
     if (l.bv) ops_.add_bias(v_.data(), l.bv.f32(), n, n_kv);
@@ -99,8 +99,9 @@ bool LlamaForward::eval(const std::vector<BatchToken> &batch, float *logits, con
     ops_.add(x, h, n * d);
     ops_.rms_norm(x, l.ffn_norm.f32(), n, d, hp.rms_eps, h);
     if (observer_) observer_(il, LinearInput::kFfnIn, h, n, d);
-    ops_.matmul(l.w_gate, h, n, gate_.data());
-    ops_.matmul(l.w_up, h, n, up_.data());
+    const Weight *gate_up[] = {&l.w_gate, &l.w_up};
+    float *gate_up_out[] = {gate_.data(), up_.data()};
+    ops_.matmul_same_input(gate_up, gate_up_out, 2, h, n);
     ops_.swiglu(gate_.data(), up_.data(), n * hp.n_ff);
     if (observer_) observer_(il, LinearInput::kFfnDownIn, gate_.data(), n, hp.n_ff);
     ops_.matmul(l.w_down, gate_.data(), n, h);

@@ -43,6 +43,11 @@ class ModelOps {
   virtual int32_t threads() const = 0;
   // y[t] = W x[t] for t < n: x is n rows of w.cols floats, y is n rows of w.rows floats.
   virtual void matmul(const Weight &w, const float *x, int64_t n, float *y) = 0;
+  // y[i] = W[i] X for `count` matrices taking the same X (a layer's Q/K/V, gate/up); a backend may run
+  // them as one product.
+  virtual void matmul_same_input(const Weight *const *w, float *const *y, int count, const float *x, int64_t n) {
+    for (int i = 0; i < count; i++) matmul(*w[i], x, n, y[i]);
+  }
   // out[t] = row ids[t] of w, as floats.
   virtual void embed(const Weight &w, const int32_t *ids, int64_t n, float *out) = 0;
   // y[t] = x[t] / rms(x[t]) * g, n rows of `dim`.

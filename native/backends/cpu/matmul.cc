@@ -2,6 +2,7 @@
 // token tile passes over them, and numerous enough that a thread slowed by another process is covered.
 #include "matmul.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -26,21 +27,30 @@ uint8_t *act_scratch(size_t bytes, int which) {
   return reinterpret_cast<uint8_t *>((p + 63) & ~uintptr_t(63));
 }
 
-// Quantizes the tokens for the kernel, then splits the rows into chunks over the pool.
+// One weight matrix of a product: `rows` rows `w_stride` bytes apart, results at y[t * ldy + r].
+struct Segment {
+  const uint8_t *w;
+  int64_t rows;
+  float *y;
+  int64_t ldy;
+};
+
+// Quantizes the tokens for the kernel once, then splits the rows of every segment (matrices that take
+// the same input) into chunks handed out over the pool together: one dispatch and one tail instead of
+// one per matrix.
 // static_act: the tokens are quantized by it with the fixed act_scale (W8A8 static) instead of gk.quantize_act.
-void run_gemm(const GemmKernel &gk, ThreadPool &pool, const uint8_t *w, size_t w_stride, const float *w_scale, int64_t rows,
-              int64_t cols, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
-              W8a8StaticActFn static_act = nullptr, float act_scale = 0) {
-  if (rows <= 0 || n_tokens <= 0) return;
+void run_gemm(const GemmKernel &gk, ThreadPool &pool, size_t w_stride, const float *w_scale, const Segment *segs, int count,
+              int64_t cols, const float *x, int64_t ldx, int64_t n_tokens, W8a8StaticActFn static_act = nullptr,
+              float act_scale = 0) {
+  int64_t total_rows = 0;
+  for (int i = 0; i < count; i++) total_rows += segs[i].rows;
+  if (total_rows <= 0 || n_tokens <= 0) return;
   GemmArgs g{};
-  g.w = w;
   g.w_stride = w_stride;
   g.w_scale = w_scale;
   g.act_stride = size_t(round_up(int64_t(gk.act_bytes(cols)), 64));
   uint8_t *act = act_scratch(g.act_stride * size_t(n_tokens), 0);
   g.act = act;
-  g.y = y;
-  g.ldy = ldy;
   g.cols = cols;
 
   pool.parallel_for(n_tokens, 1, [&](int64_t t0, int64_t t1) {
@@ -61,13 +71,46 @@ void run_gemm(const GemmKernel &gk, ThreadPool &pool, const uint8_t *w, size_t w
 
   // Matrix-vector: ~8 chunks per thread balances shared cores. Batches: chunks that fit in L2.
   int64_t per_thread = n_tokens == 1 ? 8 : 2;
-  int64_t grain = rows / (int64_t(pool.size()) * per_thread);
+  int64_t grain = total_rows / (int64_t(pool.size()) * per_thread);
   if (n_tokens > 1) {
     int64_t l2_rows = int64_t(kChunkBytes / (g.w_stride ? g.w_stride : 1));
     if (l2_rows < grain) grain = l2_rows;
   }
   grain = round_up(grain < 1 ? 1 : grain, kRowAlign);
-  pool.parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { gk.gemm(g, r0, r1, 0, n_tokens); });
+  if (count == 1) {
+    g.w = segs[0].w;
+    g.y = segs[0].y;
+    g.ldy = segs[0].ldy;
+    pool.parallel_for(total_rows, grain, [&](int64_t r0, int64_t r1) { gk.gemm(g, r0, r1, 0, n_tokens); });
+    return;
+  }
+  struct Chunk {
+    int seg;
+    int64_t r0, r1;
+  };
+  // The caller's buffer, named through a reference: the pool's threads have thread_locals of their own.
+  thread_local std::vector<Chunk> chunk_buffer;
+  std::vector<Chunk> &chunks = chunk_buffer;
+  chunks.clear();
+  for (int i = 0; i < count; i++)
+    for (int64_t r = 0; r < segs[i].rows; r += grain) chunks.push_back({i, r, std::min(r + grain, segs[i].rows)});
+  pool.parallel_for(int64_t(chunks.size()), 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      const Chunk &ch = chunks[size_t(c)];
+      GemmArgs gs = g;
+      gs.w = segs[ch.seg].w;
+      gs.y = segs[ch.seg].y;
+      gs.ldy = segs[ch.seg].ldy;
+      gk.gemm(gs, ch.r0, ch.r1, 0, n_tokens);
+    }
+  });
+}
+
+void check_supported(const Kernels &k, int32_t type) {
+  if (matmul_supported(k, type)) return;
+  const qinfer_type_traits *t = qinfer_type_traits_of(type);
+  throw Error(QINFER_E_UNSUPPORTED, std::string("matrix products with ") + (t && t->name ? t->name : "this type") +
+                                        " weights are not supported by the CPU kernels (" + isa_name(k.isa) + ")");
 }
 
 }  // namespace
@@ -88,13 +131,17 @@ bool matmul_supported(const Kernels &k, int32_t type) {
 
 void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int64_t rows, int64_t cols, const float *x,
             int64_t ldx, int64_t n_tokens, float *y, int64_t ldy) {
-  if (!matmul_supported(k, type)) {
-    const qinfer_type_traits *t = qinfer_type_traits_of(type);
-    throw Error(QINFER_E_UNSUPPORTED, std::string("matrix products with ") + (t && t->name ? t->name : "this type") +
-                                          " weights are not supported by the CPU kernels (" + isa_name(k.isa) + ")");
-  }
-  run_gemm(k.gemm[qinfer_type_slot(type)], pool, static_cast<const uint8_t *>(w), type_row_bytes(type, cols), nullptr, rows, cols, x, ldx,
-           n_tokens, y, ldy);
+  check_supported(k, type);
+  const Segment seg{static_cast<const uint8_t *>(w), rows, y, ldy};
+  run_gemm(k.gemm[qinfer_type_slot(type)], pool, type_row_bytes(type, cols), nullptr, &seg, 1, cols, x, ldx, n_tokens);
+}
+
+void matmul_same_input(const Kernels &k, ThreadPool &pool, int32_t type, const void *const *w, const int64_t *rows, float *const *y,
+                       int count, int64_t cols, const float *x, int64_t n_tokens) {
+  check_supported(k, type);
+  std::vector<Segment> segs(static_cast<size_t>(count));
+  for (int i = 0; i < count; i++) segs[size_t(i)] = Segment{static_cast<const uint8_t *>(w[i]), rows[i], y[i], rows[i]};
+  run_gemm(k.gemm[qinfer_type_slot(type)], pool, type_row_bytes(type, cols), nullptr, segs.data(), count, cols, x, cols, n_tokens);
 }
 
 void matmul_w8a8(const Kernels &k, ThreadPool &pool, const void *w, const float *w_scale, int64_t rows, int64_t cols,
@@ -103,8 +150,8 @@ void matmul_w8a8(const Kernels &k, ThreadPool &pool, const void *w, const float 
   if (!w_scale) throw Error(QINFER_E_INVALID_ARGUMENT, "W8A8 weights need their row scales");
   if (!(act_scale >= 0) || !std::isfinite(act_scale))
     throw Error(QINFER_E_INVALID_ARGUMENT, "a W8A8 activation scale must be finite and positive (0: per token)");
-  run_gemm(k.w8a8, pool, static_cast<const uint8_t *>(w), size_t(cols), w_scale, rows, cols, x, ldx, n_tokens, y, ldy,
-           act_scale > 0 ? k.w8a8_static_act : nullptr, act_scale);
+  const Segment seg{static_cast<const uint8_t *>(w), rows, y, ldy};
+  run_gemm(k.w8a8, pool, size_t(cols), w_scale, &seg, 1, cols, x, ldx, n_tokens, act_scale > 0 ? k.w8a8_static_act : nullptr, act_scale);
 }
 
 }  // namespace qinfer::cpu

@@ -18,6 +18,12 @@ bool matmul_supported(const Kernels &k, int32_t type);
 void matmul(const Kernels &k, ThreadPool &pool, int32_t type, const void *w, int64_t rows, int64_t cols, const float *x,
             int64_t ldx, int64_t n_tokens, float *y, int64_t ldy);
 
+// Several products of the same tokens with matrices of one type and width (a layer's Q/K/V, gate/up):
+// y[i][t * rows[i] + r] = W_i row r . token t. The tokens are quantized once and the rows of all the
+// matrices are split over the pool in one dispatch.
+void matmul_same_input(const Kernels &k, ThreadPool &pool, int32_t type, const void *const *w, const int64_t *rows, float *const *y,
+                       int count, int64_t cols, const float *x, int64_t n_tokens);
+
 // The same product for qinfer's W8A8 weights: `w` holds rows x cols int8, `w_scale` one scale per row;
 // each token is quantized to int8 with its own scale (dynamic activation quantization), or, when act_scale > 0, with
 // that scale fixed by calibration and values beyond it clamped (W8A8 static).
