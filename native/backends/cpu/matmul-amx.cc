@@ -7,10 +7,6 @@
 // way, and reused by every token tile. Fewer tokens, QINFER_CPU_AMX=0, or a kernel that refuses the
 // tile permission use the AVX-512 VNNI kernels instead. Compiled with -mamx-tile -mamx-int8; used only
 // when cpuid and the OS report AMX.
-// GCC 12 reports its own _mm512_undefined_* helpers as uninitialized (a false positive).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,6 +17,7 @@
 
 #include "core/cpu-info.h"
 #include "kernels.h"
+#include "simd-avx512.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -55,22 +52,14 @@ struct PackedRows {
   std::vector<float> d;
 };
 
-inline __m512i row_offsets(size_t stride) {
-  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(int(stride)));
-}
-// The 16 rows' fp16 scales: each gathered dword starts with one.
-inline __m512 gather_scales(const uint8_t *block0, __m512i offsets, __mmask16 rows) {
-  __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, offsets, block0, 1);
-  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
-}
 
 struct AmxQ8_0 {
   using Block = qinfer_block_q8_0;
   static void pack(const uint8_t *w, size_t stride, __mmask16 rows, int64_t nb, PackedRows &p) {
-    const __m512i offsets = row_offsets(stride);
+    const __m512i offsets = strided_offsets(stride);
     for (int64_t b = 0; b < nb; b++) {
       const uint8_t *blk = w + b * sizeof(Block);
-      _mm512_storeu_ps(p.d.data() + b * kTile, gather_scales(blk, offsets, rows));
+      _mm512_storeu_ps(p.d.data() + b * kTile, gather_block_scales(blk, offsets, rows));
       for (int k = 0; k < 8; k++)
         _mm512_storeu_si512(p.q.data() + b * kPackedBlock + k * 64,
                             _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, offsets, blk + offsetof(Block, qs) + 4 * k, 1));
@@ -81,10 +70,10 @@ struct AmxQ8_0 {
 struct AmxQ4_0 {
   using Block = qinfer_block_q4_0;
   static void pack(const uint8_t *w, size_t stride, __mmask16 rows, int64_t nb, PackedRows &p) {
-    const __m512i offsets = row_offsets(stride), low = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i offsets = strided_offsets(stride), low = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
     for (int64_t b = 0; b < nb; b++) {
       const uint8_t *blk = w + b * sizeof(Block);
-      _mm512_storeu_ps(p.d.data() + b * kTile, gather_scales(blk, offsets, rows));
+      _mm512_storeu_ps(p.d.data() + b * kTile, gather_block_scales(blk, offsets, rows));
       // Bytes 4k..4k+3 hold elements 4k..4k+3 in their low nibbles and 16+4k.. in their high ones.
       for (int k = 0; k < 4; k++) {
         __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, offsets, blk + offsetof(Block, qs) + 4 * k, 1);

@@ -9,7 +9,6 @@
 #pragma once
 
 #include "matmul-kquant-impl.h"
-#include "matmul-q4-avx512-impl.h"
 
 namespace qinfer::cpu {
 namespace {
@@ -40,14 +39,6 @@ struct VPrep {
   __m512i s, m;
   __m512 dv;
 };
-// acc + the pairwise int16 products of a and b, summed per int32 lane.
-inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
-#ifdef QINFER_USE_VNNI
-  return _mm512_dpwssd_epi32(acc, a, b);
-#else
-  return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
-#endif
-}
 inline __m512i low16(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi32(0xFFFF)); }
 // [d x8, dmin x8] from two consecutive halves.
 inline __m512 d_dmin(const qinfer_half *h) {
@@ -64,16 +55,6 @@ inline __m512i two_bit_chunk(const uint8_t *qs, int c) {
 }
 inline __m512i nibble_chunk(const uint8_t *qs, int c) {
   return _mm512_and_si512(_mm512_srlv_epi16(bcast256(qs + 32 * c), counts16(0, 4)), bytes_of(15));
-}
-// k4_unpack in vector registers: [scales 0..7, minimums 0..7] as bytes. Reads 16 bytes from `packed`
-// (the 12 packed bytes are followed by more of the same block in Q4_K and Q5_K).
-inline __m128i k4_unpack16(const uint8_t *packed) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(packed));
-  // [a, c, b, c] and [0, a, 0, b] for the packed words a = bytes 0..3, b = 4..7, c = 8..11.
-  const __m128i acbc = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-  const __m128i a0b = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
-  const __m128i lo = _mm_and_si128(_mm_srlv_epi32(acbc, _mm_setr_epi32(0, 0, 0, 4)), _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
-  return _mm_or_si128(lo, _mm_and_si128(_mm_srli_epi16(a0b, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
 }
 inline void k4_prepare(const qinfer_half *d_dmin_pair, const uint8_t *packed, VPrep &p) {
   p.dv = d_dmin(d_dmin_pair);

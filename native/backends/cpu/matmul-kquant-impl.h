@@ -95,20 +95,20 @@ struct FmtQ3_K {
   }
 };
 
-// Q4_K/Q5_K: 8 six-bit scales and minimums from 12 packed bytes (see qinfer_k4_scale_min), as 8 bytes each.
-inline void k4_unpack(const uint8_t *packed, uint64_t &sc, uint64_t &m) {
-  uint32_t a, b, c;
-  std::memcpy(&a, packed, 4);
-  std::memcpy(&b, packed + 4, 4);
-  std::memcpy(&c, packed + 8, 4);
-  sc = uint64_t(a & 0x3F3F3F3Fu) | uint64_t((c & 0x0F0F0F0Fu) | ((a & 0xC0C0C0C0u) >> 2)) << 32;
-  m = uint64_t(b & 0x3F3F3F3Fu) | uint64_t(((c >> 4) & 0x0F0F0F0Fu) | ((b & 0xC0C0C0C0u) >> 2)) << 32;
+// Q4_K/Q5_K: the 8 six-bit scales and 8 minimums packed in 12 bytes (see qinfer_k4_scale_min), as bytes
+// [scales 0..7, minimums 0..7]. Reads 16 bytes from `packed` (more of the same block follows the 12).
+inline __m128i k4_unpack16(const uint8_t *packed) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(packed));
+  // [a, c, b, c] and [0, a, 0, b] for the packed words a = bytes 0..3, b = 4..7, c = 8..11.
+  const __m128i acbc = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const __m128i a0b = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+  const __m128i lo = _mm_and_si128(_mm_srlv_epi32(acbc, _mm_setr_epi32(0, 0, 0, 4)), _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+  return _mm_or_si128(lo, _mm_and_si128(_mm_srli_epi16(a0b, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
 }
 inline void k4_scales(const uint8_t *packed, KPrep &p) {
-  uint64_t sc, m;
-  k4_unpack(packed, sc, m);
-  p.sc_lo = both_lanes(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(sc))));
-  __m128i m8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(m)));
+  const __m128i sm = k4_unpack16(packed);
+  p.sc_lo = both_lanes(_mm_cvtepu8_epi16(sm));
+  __m128i m8 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
   p.m16 = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
 }
 

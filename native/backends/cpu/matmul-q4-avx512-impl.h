@@ -24,12 +24,11 @@ inline __m512 pair_scales(const qinfer_block_q4_0 *blk) {
   return _mm512_permutexvar_ps(pair_index(), _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(int(h)))));
 }
 
-inline __m512i dot_u8s8_512(__m512i acc, __m512i u, __m512i s) {
-#ifdef QINFER_USE_VNNI
-  return _mm512_dpbusd_epi32(acc, u, s);
-#else
-  return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
-#endif
+// One block's product with block b of a token, for an odd last block.
+inline float q4_block_dot(const qinfer_block_q4_0 &blk, const Act32 &x, int64_t b) {
+  __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.qs + b * 32));
+  __m256i base = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8(_mm256_setzero_si256(), _mm256_set1_epi8(8), xv));
+  return hsum8(_mm256_cvtepi32_ps(dot_u8s8(base, FmtQ4_0::decode(blk).q, xv))) * h2f(blk.d) * x.d[b];
 }
 
 // Blocks b and b+1 in the pair layout from two broadcasts: [qs b, qs b+1, qs b, qs b+1], the upper half
@@ -49,8 +48,8 @@ alignas(64) const int32_t kGroupPairScales[8][16] = {
 #undef QINFER_P
 };
 
-// One token (decode), NR rows, groups of 16 blocks: the 16 fp16 scales of a row are gathered (the load
-// ports are idle here, the shuffle port is not) and multiplied by the token's 16 block scales at once, so
+// One token (decode), NR rows, groups of 16 blocks: the 16 fp16 scales of a row are gathered and
+// multiplied by the token's 16 block scales at once, so
 // a pair of blocks costs one permute, one dot product, one conversion and one fma per row.
 template <int NR>
 inline int64_t q4_decode_groups(const GemmArgs &g, int64_t r, int64_t t, float (&out)[NR]) {
@@ -59,8 +58,7 @@ inline int64_t q4_decode_groups(const GemmArgs &g, int64_t r, int64_t t, float (
   const qinfer_block_q4_0 *w[NR];
   for (int i = 0; i < NR; i++) w[i] = reinterpret_cast<const qinfer_block_q4_0 *>(g.w + size_t(r + i) * g.w_stride);
   const Act32 x(g.act + size_t(t) * g.act_stride, g.cols);
-  const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(int(sizeof(qinfer_block_q4_0))));
+  const __m512i offsets = strided_offsets(sizeof(qinfer_block_q4_0));
   __m512 acc[NR];
   for (int i = 0; i < NR; i++) acc[i] = _mm512_setzero_ps();
   int64_t b = 0;
@@ -69,11 +67,7 @@ inline int64_t q4_decode_groups(const GemmArgs &g, int64_t r, int64_t t, float (
     const __mmask16 valid = __mmask16((1u << (2 * pairs)) - 1);
     const __m512 dx = _mm512_maskz_loadu_ps(valid, x.d + b);
     __m512 dwx[NR];
-    for (int i = 0; i < NR; i++) {
-      // Each gathered dword starts with a block's fp16 scale.
-      __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offsets, &w[i][b].d, 1);
-      dwx[i] = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)), dx);
-    }
+    for (int i = 0; i < NR; i++) dwx[i] = _mm512_mul_ps(gather_block_scales(&w[i][b].d, offsets, valid), dx);
     for (int p = 0; p < pairs; p++) {
       const int64_t bp = b + 2 * p;
       __m512i xv = _mm512_loadu_si512(x.qs + bp * 32);
@@ -129,16 +123,9 @@ struct Q4Pair {
       }
     }
     float tail[NR][NT] = {};
-    if (b < nb) {
-      for (int j = 0; j < NT; j++) {
-        for (int i = 0; i < NR; i++) {
-          __m256i qv = FmtQ4_0::decode(w[i][b]).q;
-          __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[j].qs + b * 32));
-          __m256i base = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8(_mm256_setzero_si256(), _mm256_set1_epi8(8), xv));
-          tail[i][j] = hsum8(_mm256_cvtepi32_ps(dot_u8s8(base, qv, xv))) * h2f(w[i][b].d) * x[j].d[b];
-        }
-      }
-    }
+    if (b < nb)
+      for (int j = 0; j < NT; j++)
+        for (int i = 0; i < NR; i++) tail[i][j] = q4_block_dot(w[i][b], x[j], b);
     for (int j = 0; j < NT; j++)
       for (int i = 0; i < NR; i++) g.y[(t + j) * g.ldy + r + i] = _mm512_reduce_add_ps(acc[i][j]) + tail[i][j];
   }
@@ -151,12 +138,7 @@ void Q4Pair<NR, NT>::decode(const GemmArgs &g, int64_t r, int64_t t) {
   const int64_t b = q4_decode_groups<NR>(g, r, t, y);
   if (b < g.cols / 32) {  // an odd last block
     const Act32 x(g.act + size_t(t) * g.act_stride, g.cols);
-    for (int i = 0; i < NR; i++) {
-      const qinfer_block_q4_0 &blk = reinterpret_cast<const qinfer_block_q4_0 *>(g.w + size_t(r + i) * g.w_stride)[b];
-      __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.qs + b * 32));
-      __m256i base = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8(_mm256_setzero_si256(), _mm256_set1_epi8(8), xv));
-      y[i] += hsum8(_mm256_cvtepi32_ps(dot_u8s8(base, FmtQ4_0::decode(blk).q, xv))) * h2f(blk.d) * x.d[b];
-    }
+    for (int i = 0; i < NR; i++) y[i] += q4_block_dot(reinterpret_cast<const qinfer_block_q4_0 *>(g.w + size_t(r + i) * g.w_stride)[b], x, b);
   }
   for (int i = 0; i < NR; i++) g.y[t * g.ldy + r + i] = y[i];
 }

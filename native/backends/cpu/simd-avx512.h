@@ -58,5 +58,32 @@ inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
 #endif
 }
 
+inline __m512i dot_u8s8_512(__m512i acc, __m512i u, __m512i s) {
+#ifdef QINFER_USE_VNNI
+  return _mm512_dpbusd_epi32(acc, u, s);
+#else
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+#endif
+}
+// acc + the pairwise int16 products of a and b, summed per int32 lane.
+inline __m512i dot_s16_512(__m512i acc, __m512i a, __m512i b) {
+#ifdef QINFER_USE_VNNI
+  return _mm512_dpwssd_epi32(acc, a, b);
+#else
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+#endif
+}
+
+// Byte offsets 0, stride, ..., 15 * stride: 16 blocks (or rows) `stride` bytes apart.
+inline __m512i strided_offsets(size_t stride) {
+  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(int(stride)));
+}
+// The fp16 scales that start the 16 blocks at first + offsets (lanes outside `lanes` 0), as floats: one
+// gather of the dwords they begin (the load ports are idle in the products, the shuffle port is not).
+inline __m512 gather_block_scales(const void *first, __m512i offsets, __mmask16 lanes) {
+  __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes, offsets, first, 1);
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+}
+
 }  // namespace
 }  // namespace qinfer::cpu
