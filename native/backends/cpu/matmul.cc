@@ -77,31 +77,19 @@ void run_gemm(const GemmKernel &gk, ThreadPool &pool, size_t w_stride, const flo
     if (l2_rows < grain) grain = l2_rows;
   }
   grain = round_up(grain < 1 ? 1 : grain, kRowAlign);
-  if (count == 1) {
-    g.w = segs[0].w;
-    g.y = segs[0].y;
-    g.ldy = segs[0].ldy;
-    pool.parallel_for(total_rows, grain, [&](int64_t r0, int64_t r1) { gk.gemm(g, r0, r1, 0, n_tokens); });
-    return;
-  }
-  struct Chunk {
-    int seg;
-    int64_t r0, r1;
-  };
-  // The caller's buffer, named through a reference: the pool's threads have thread_locals of their own.
-  thread_local std::vector<Chunk> chunk_buffer;
-  std::vector<Chunk> &chunks = chunk_buffer;
-  chunks.clear();
-  for (int i = 0; i < count; i++)
-    for (int64_t r = 0; r < segs[i].rows; r += grain) chunks.push_back({i, r, std::min(r + grain, segs[i].rows)});
-  pool.parallel_for(int64_t(chunks.size()), 1, [&](int64_t c0, int64_t c1) {
+  // Chunk c is chunk c - first[i] of segment i, for first[i] <= c < first[i + 1].
+  std::vector<int64_t> first(size_t(count) + 1, 0);
+  for (int i = 0; i < count; i++) first[size_t(i) + 1] = first[size_t(i)] + (segs[i].rows + grain - 1) / grain;
+  pool.parallel_for(first[size_t(count)], 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
-      const Chunk &ch = chunks[size_t(c)];
+      int i = 0;
+      while (c >= first[size_t(i) + 1]) i++;
       GemmArgs gs = g;
-      gs.w = segs[ch.seg].w;
-      gs.y = segs[ch.seg].y;
-      gs.ldy = segs[ch.seg].ldy;
-      gk.gemm(gs, ch.r0, ch.r1, 0, n_tokens);
+      gs.w = segs[i].w;
+      gs.y = segs[i].y;
+      gs.ldy = segs[i].ldy;
+      const int64_t r0 = (c - first[size_t(i)]) * grain;
+      gk.gemm(gs, r0, std::min(r0 + grain, segs[i].rows), 0, n_tokens);
     }
   });
 }
