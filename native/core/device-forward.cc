@@ -10,6 +10,7 @@
 #include "core/device-arena.h"
 #include "core/error.h"
 #include "core/forward.h"
+#include "core/llama-ops.h"
 #include "qinfer/ggml-types.h"
 
 namespace qinfer {
@@ -236,10 +237,8 @@ void DeviceForward::add(int32_t code, int32_t type, std::initializer_list<Device
 }
 
 std::array<float, 8> DeviceForward::rope_params() const {
-  const LlamaHparams &hp = model_->hparams();
-  float corr[2] = {0.0f, 0.0f};
-  if (hp.rope_ext_factor != 0.0f) yarn_corr_dims(hp.n_rot, hp.rope_yarn_orig_ctx, hp.rope_theta, hp.rope_yarn_beta_fast, hp.rope_yarn_beta_slow, corr);
-  return {hp.rope_theta, hp.rope_freq_scale, hp.rope_layout == RopeLayout::kNeox ? 1.0f : 0.0f, hp.rope_ext_factor, hp.rope_attn_factor, corr[0], corr[1], 0.0f};
+  const RopeParams p = rope_params_of(*model_);
+  return {p.theta, p.freq_scale, p.layout == RopeLayout::kNeox ? 1.0f : 0.0f, p.ext_factor, p.attn_factor, p.corr_dims[0], p.corr_dims[1], 0.0f};
 }
 
 DeviceRegion DeviceForward::project(const Weight &w, const Weight &bias, DeviceRegion *const pair[2], int64_t n, int64_t width, int32_t rope_heads) {

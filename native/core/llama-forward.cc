@@ -9,6 +9,21 @@
 
 namespace qinfer {
 
+RopeParams rope_params_of(const LlamaModel &model) {
+  const LlamaHparams &hp = model.hparams();
+  RopeParams p;
+  p.head_dim = hp.head_dim;
+  p.n_rot = hp.n_rot;
+  p.layout = hp.rope_layout;
+  p.theta = hp.rope_theta;
+  p.freq_scale = hp.rope_freq_scale;
+  p.freq_factors = model.rope_freqs() ? model.rope_freqs().f32() : nullptr;
+  p.ext_factor = hp.rope_ext_factor;
+  p.attn_factor = hp.rope_attn_factor;
+  if (hp.rope_ext_factor != 0.0f) yarn_corr_dims(hp.n_rot, hp.rope_yarn_orig_ctx, hp.rope_theta, hp.rope_yarn_beta_fast, hp.rope_yarn_beta_slow, p.corr_dims);
+  return p;
+}
+
 LlamaForward::LlamaForward(const LlamaModel &model, ModelOps &ops, KvCache &cache, int32_t max_batch)
     : model_(model), ops_(ops), cache_(cache), max_batch_(max_batch) {
   const LlamaHparams &hp = model.hparams();
@@ -26,15 +41,7 @@ LlamaForward::LlamaForward(const LlamaModel &model, ModelOps &ops, KvCache &cach
   k_dst_.resize(b);
   v_dst_.resize(b);
   rows_.resize(b);
-  rope_.head_dim = hp.head_dim;
-  rope_.n_rot = hp.n_rot;
-  rope_.layout = hp.rope_layout;
-  rope_.theta = hp.rope_theta;
-  rope_.freq_scale = hp.rope_freq_scale;
-  rope_.freq_factors = model.rope_freqs() ? model.rope_freqs().f32() : nullptr;
-  rope_.ext_factor = hp.rope_ext_factor;
-  rope_.attn_factor = hp.rope_attn_factor;
-  if (hp.rope_ext_factor != 0.0f) yarn_corr_dims(hp.n_rot, hp.rope_yarn_orig_ctx, hp.rope_theta, hp.rope_yarn_beta_fast, hp.rope_yarn_beta_slow, rope_.corr_dims);
+  rope_ = rope_params_of(model);
   for (const Weight *w : {&model.tok_embd(), &model.output()}) {
     if (!ops.supports_weight(w->type)) throw Error(QINFER_E_UNSUPPORTED, "the backend cannot compute with weights of type id " + std::to_string(w->type));
   }

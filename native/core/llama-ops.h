@@ -19,6 +19,10 @@ struct RopeParams {
   float corr_dims[2] = {0.0f, 0.0f};    // YaRN's correction range (yarn_corr_dims)
 };
 
+// The model's RoPE as stored in its hyperparameters (YaRN's correction range derived once here), for
+// every forward pass.
+RopeParams rope_params_of(const LlamaModel &model);
+
 // One query row's view of its sequence's cache: `n_kv` positions, head-major
 // ([n_head_kv][stride][head_dim]) of type `kv_type` (F32, F16 or Q8_0).
 struct AttentionRow {
