@@ -8,6 +8,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { KERNEL_FORMATS } from '../dist/bench-kernels.js';
+import { findGgmlType, tensorBytes } from '../dist/ggml-types.js';
+
 const root = resolve(import.meta.dirname, '..');
 
 const help = `node scripts/bench-kernels-peer.mjs --test-backend-ops PATH [options]
@@ -17,8 +20,8 @@ mode (-b CPU) on the same weight shapes, formats, batches and thread count, form
 (qinfer, then llama.cpp, then the next format), and prints one table.
 
   --test-backend-ops PATH   llama.cpp's test-backend-ops binary (or env QINFER_TEST_BACKEND_OPS)
-  --formats a,b             q4_0, q8_0, q4_K, q6_K, f16 by default (any qinfer kernel format with a
-                            ggml type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K .. q6_K,
+  --formats a,b             q4_0, q8_0, q4_K, q6_K, f16 by default (any of qinfer bench --kernels'
+                            formats: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K .. q6_K,
                             iq4_nl, iq4_xs)
   --shapes RxC,...          weights of R rows of C columns (default 4096x4096,4096x14336)
   --batches 1,4,...         tokens per product (default 1,4,16,64,256,512)
@@ -61,12 +64,12 @@ bandwidth qinfer measured in the same run. test-backend-ops keeps weights in the
 so the llama.cpp figures are ggml's plain kernels, not the repacked (CPU_REPACK) or AMX weight
 buffers llama.cpp puts model weights in where the CPU has them.`;
 
-/** ggml type ids (stable, GGUF) and ggml's spellings, keyed by qinfer's lower-case format names. */
-export const GGML_TYPES = {
-  f32: [0, 'f32'], f16: [1, 'f16'], bf16: [30, 'bf16'], q4_0: [2, 'q4_0'], q4_1: [3, 'q4_1'], q5_0: [6, 'q5_0'],
-  q5_1: [7, 'q5_1'], q8_0: [8, 'q8_0'], q2_k: [10, 'q2_K'], q3_k: [11, 'q3_K'], q4_k: [12, 'q4_K'], q5_k: [13, 'q5_K'],
-  q6_k: [14, 'q6_K'], iq4_nl: [20, 'iq4_nl'], iq4_xs: [23, 'iq4_xs'],
-};
+/** ggml's type id and spelling ("q4_K") of one of qinfer's kernel formats (lower case), from the addon's type table. */
+export function ggmlTypeOf(format) {
+  const t = KERNEL_FORMATS.includes(format) ? findGgmlType(format) : undefined;
+  if (!t) throw new Error(`--formats: ${format} is not one of ${KERNEL_FORMATS.join(', ')}`);
+  return [t.id, t.name];
+}
 
 export function defaultLlamaThreads(hardwareThreads = cpus().length) {
   return Math.max(1, Math.floor(hardwareThreads / 2));
@@ -109,10 +112,6 @@ const GIB = 2 ** 30;
 const I64 = 27; // ggml's GGML_TYPE_I64
 const BALLAST_CAP = 2 * GIB;
 
-// Bytes of a ggml tensor of this many elements (block formats in their GGUF layout).
-const BLOCK = { 0: [1, 4], 1: [1, 2], 30: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 20: [32, 18], 23: [256, 136] };
-const tensorBytes = (typeId, elements) => (elements / BLOCK[typeId][0]) * BLOCK[typeId][1];
 
 /**
  * Bytes of an unused I64 source ("ballast") for a --test-file MUL_MAT case. test-backend-ops repeats a
@@ -123,7 +122,7 @@ const tensorBytes = (typeId, elements) => (elements / BLOCK[typeId][0]) * BLOCK[
  * test-backend-ops' own MUL_MAT cases are, up to BALLAST_CAP (then a few more repetitions).
  */
 export function ballastBytes(typeId, rows, cols, batch) {
-  const natural = tensorBytes(typeId, rows * cols) + 4 * cols * batch + 4 * rows * batch;
+  const natural = tensorBytes(typeId, [cols, rows]) + 4 * cols * batch + 4 * rows * batch;
   const want = Math.floor(8e9 / (2 * rows * cols * batch)) + 1; // test_mul_mat's repetitions
   const target = want >= 2 ? Math.floor((8 * GIB) / (want - 0.5)) : Infinity;
   const bytes = Math.min(BALLAST_CAP, target - natural);
@@ -177,7 +176,7 @@ const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 export function combine({ formats, shapes, batches, resident, fromMemory, llama, bandwidth }) {
   const out = [];
   for (const format of formats) {
-    const ggml = GGML_TYPES[format][1];
+    const ggml = ggmlTypeOf(format)[1];
     for (const [rows, cols] of shapes) {
       for (const batch of batches) {
         const q = resident.find((r) => r.op === 'matmul' && r.format === format && r.rows === rows && r.cols === cols && r.batch === batch);
@@ -247,7 +246,7 @@ async function main() {
   const bin = values['test-backend-ops'] ?? process.env.QINFER_TEST_BACKEND_OPS;
   if (!bin) throw new Error('give the test-backend-ops binary: --test-backend-ops PATH or QINFER_TEST_BACKEND_OPS (see --help for how to build it)');
   const formats = list(values.formats).map((f) => f.toLowerCase());
-  for (const f of formats) if (!GGML_TYPES[f]) throw new Error(`--formats: ${f} is not one of ${Object.keys(GGML_TYPES).join(', ')}`);
+  formats.forEach(ggmlTypeOf);
   const shapes = list(values.shapes).map((s) => {
     const m = /^(\d+)x(\d+)$/.exec(s);
     if (!m) throw new Error(`--shapes: ${s} is not ROWSxCOLS`);
@@ -284,7 +283,7 @@ async function main() {
     const llamaCommands = [];
     let cpuModel;
     for (const format of formats) {
-      const [typeId, ggml] = GGML_TYPES[format];
+      const [typeId, ggml] = ggmlTypeOf(format);
       // qinfer, like for like: one weight copy reused, matrix-matrix rows only (batch 1 included).
       const a = qinferJson(['--formats', format, '--shapes', shapeArg, '--batches', batches.join(','), '--isa', '', '--resident', ...common]);
       resident.push(...a.results);

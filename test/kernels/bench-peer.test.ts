@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { GGML_TYPES, ballastBytes, builtinFilter, combine, defaultLlamaThreads, formatTable, parseTestBackendOpsPerf, testFileLine } from '../../scripts/bench-kernels-peer.mjs';
+import { ballastBytes, builtinFilter, combine, defaultLlamaThreads, formatTable, ggmlTypeOf, parseTestBackendOpsPerf, testFileLine } from '../../scripts/bench-kernels-peer.mjs';
 
 const sample = readFileSync(join(import.meta.dirname, '../fixtures/test-backend-ops/perf-mul-mat.txt'), 'utf8');
 
@@ -92,8 +92,8 @@ describe('bench-kernels-peer', () => {
   });
 
   it('knows the ggml type ids and the thread count test-backend-ops picks', () => {
-    expect(GGML_TYPES.q4_k).toEqual([12, 'q4_K']);
-    expect(GGML_TYPES.q8_0).toEqual([8, 'q8_0']);
+    expect(ggmlTypeOf('q4_k')).toEqual([12, 'q4_K']);
+    expect(ggmlTypeOf('q8_0')).toEqual([8, 'q8_0']);
     expect(defaultLlamaThreads(2)).toBe(1);
     expect(defaultLlamaThreads(1)).toBe(1);
     expect(defaultLlamaThreads(16)).toBe(8);
