@@ -37,7 +37,7 @@ struct PairQ4_0 {
   static constexpr int kWords = 9;
   // Two rows per unit, so each activation load serves two rows' weights; units per warp in flight
   // (one being summed): ~4.5 KB per warp.
-  static constexpr int kRows = 2, kStages = 3, kLanePairs = 1;
+  static constexpr int kRows = 2, kStages = 3;
   __device__ static float dot(const uint32_t (&w)[kWords], const XPair &x) {
     int s0 = 0, s1 = 0;
 #pragma unroll
@@ -61,16 +61,10 @@ struct PairQ4_0R1 : PairQ4_0 {
   static constexpr int kRows = 1, kStages = 6;
 };
 
-// One row per unit, two pairs per lane: each unit one 2304-byte run of a row (the two-row unit reads two 1152-byte
-// runs of two rows), the same ring.
-struct PairQ4_0C2 : PairQ4_0 {
-  static constexpr int kRows = 1, kStages = 3, kLanePairs = 2;
-};
-
 // Two Q8_0 blocks (68 bytes, 17 words): d0 | qs0[0..1], ..., qs0[30..31] | d1, qs1[0..31].
 struct PairQ8_0 {
   static constexpr int kWords = 17;
-  static constexpr int kRows = 1, kStages = 3, kLanePairs = 1;
+  static constexpr int kRows = 1, kStages = 3;
   __device__ static float dot(const uint32_t (&w)[kWords], const XPair &x) {
     int s0 = 0, s1 = 0;
 #pragma unroll
@@ -133,7 +127,7 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
   float *__restrict__ y = a.y;
   const int64_t rows = a.rows;
   const int cols = a.cols, tokens = a.tokens;
-  constexpr int kChunkPairs = kWarp * P::kLanePairs;
+  constexpr int kChunkPairs = kWarp;
   constexpr int kPairBytes = P::kWords * 4, kChunkBytes = kChunkPairs * kPairBytes, kStages = P::kStages, kRows = P::kRows;
   constexpr int kUnitBytes = kRows * kChunkBytes;
   extern __shared__ int4 smem[];
@@ -231,26 +225,22 @@ __global__ void __launch_bounds__(NT <= 2 ? 1024 : 512) matvec_q8_kernel(const A
     issue(u + kStages - 1);
     cp_async_wait<kStages - 1>();
     __syncwarp();
+    const int p = c * kChunkPairs + lane;
+    if (p < ppr) {
+      uint32_t wv[kRows][P::kWords];
 #pragma unroll
-    for (int j = 0; j < P::kLanePairs; j++) {
-      const int p = c * kChunkPairs + j * kWarp + lane;
-      if (p < ppr) {
-        uint32_t wv[kRows][P::kWords];
+      for (int rr = 0; rr < kRows; rr++) {
+        const uint32_t *src = reinterpret_cast<const uint32_t *>(wbuf + (u % kStages) * kUnitBytes + rr * kChunkBytes) + lane * P::kWords;
 #pragma unroll
-        for (int rr = 0; rr < kRows; rr++) {
-          const uint32_t *src =
-              reinterpret_cast<const uint32_t *>(wbuf + (u % kStages) * kUnitBytes + rr * kChunkBytes) + (j * kWarp + lane) * P::kWords;
-#pragma unroll
-          for (int i = 0; i < P::kWords; i++) wv[rr][i] = src[i];  // a missing last row reads stale words: never stored
-        }
-#pragma unroll
-        for (int t = 0; t < NT; t++)
-          if (t < tokens) {
-            const XPair xp = xs[t * ppr + p];
-#pragma unroll
-            for (int rr = 0; rr < kRows; rr++) acc[rr][t] += P::dot(wv[rr], xp);
-          }
+        for (int i = 0; i < P::kWords; i++) wv[rr][i] = src[i];  // a missing last row reads stale words: never stored
       }
+#pragma unroll
+      for (int t = 0; t < NT; t++)
+        if (t < tokens) {
+          const XPair xp = xs[t * ppr + p];
+#pragma unroll
+          for (int rr = 0; rr < kRows; rr++) acc[rr][t] += P::dot(wv[rr], xp);
+        }
     }
     __syncwarp();  // the buffer is refilled by the next iteration's issue
     if (++c == chunks) {
@@ -283,7 +273,7 @@ cudaError_t launch_for(const Args &args, cudaStream_t stream) {
   // Static shared memory of the RMSNorm variant (partial sums) comes off the top.
   const int64_t static_bytes = 32 * NT * 4 + NT * 4 + 64;
   const int64_t x_bytes = NT * (cols / 64) * int64_t(sizeof(XPair)),
-                warp_bytes = int64_t(P::kStages) * P::kRows * kWarp * P::kLanePairs * P::kWords * 4;
+                warp_bytes = int64_t(P::kStages) * P::kRows * kWarp * P::kWords * 4;
   // Up to 32 warps for one or two tokens (more tokens hold more accumulators: fewer, fatter threads), fewer when
   // rows are few so that the blocks still spread over every multiprocessor.
   int sms = 0;
@@ -348,14 +338,13 @@ cudaError_t launch_matvec_q8(int32_t type, const uint8_t *w, const float *x, flo
     // QINFER_CUDA_Q4_ROWS=1 or 2 forces one (for comparisons).
     static const int forced = [] {
       const char *e = std::getenv("QINFER_CUDA_Q4_ROWS");
-      return e && (std::strcmp(e, "1") == 0 || std::strcmp(e, "2") == 0 || std::strcmp(e, "3") == 0) ? e[0] - '0' : 0;
+      return e && (std::strcmp(e, "1") == 0 || std::strcmp(e, "2") == 0) ? e[0] - '0' : 0;
     }();
     int device = 0, sms = 1;
     cudaGetDevice(&device);
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
     const int64_t warps = int64_t(sms) * 32, chunks = (cols / 64 + kWarp - 1) / kWarp, groups = (rows + 1) / 2;
     const bool one_row = forced ? forced == 1 : (groups + warps - 1) / warps * chunks <= 3;
-    if (forced == 3) return launch_tokens<PairQ4_0C2>(args, f.pre, f.sum != nullptr, stream);
     return one_row ? launch_tokens<PairQ4_0R1>(args, f.pre, f.sum != nullptr, stream)
                    : launch_tokens<PairQ4_0>(args, f.pre, f.sum != nullptr, stream);
   }
