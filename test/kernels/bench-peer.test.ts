@@ -94,6 +94,7 @@ describe('bench-kernels-peer', () => {
   it('knows the ggml type ids and the thread count test-backend-ops picks', () => {
     expect(ggmlTypeOf('q4_k')).toEqual([12, 'q4_K']);
     expect(ggmlTypeOf('q8_0')).toEqual([8, 'q8_0']);
+    expect(() => ggmlTypeOf('q9_9')).toThrow(/--formats: q9_9 is not one of f32, f16/);
     expect(defaultLlamaThreads(2)).toBe(1);
     expect(defaultLlamaThreads(1)).toBe(1);
     expect(defaultLlamaThreads(16)).toBe(8);
