@@ -46,6 +46,12 @@ function argmax(row) {
   return best;
 }
 
+function maxDiff(a, b) {
+  let d = 0;
+  for (let t = 0; t < a.length; t++) d = Math.max(d, Math.abs(a[t] - b[t]));
+  return d;
+}
+
 function maxAbs(row) {
   let m = 0;
   for (const v of row) m = Math.max(m, Math.abs(v));
@@ -55,15 +61,19 @@ function maxAbs(row) {
 async function llamaCppSide(job) {
   const dir = mkdtempSync(join(tmpdir(), 'qinfer-cross-'));
   try {
-    const jobFile = join(dir, 'job.json'), out = join(dir, 'logits.bin');
+    const jobFile = join(dir, 'job.json'), out = join(dir, 'logits.bin'), batchOut = join(dir, 'batch-logits.bin');
     writeFileSync(jobFile, JSON.stringify(job));
     // The test runner's IPC channel must not leak into the child.
     const { NODE_CHANNEL_FD: _fd, NODE_CHANNEL_SERIALIZATION_MODE: _mode, ...env } = process.env;
     const script = join(root, 'scripts/cross-check/llama-cpp-side.mjs');
-    const { stdout } = await promisify(execFile)(process.execPath, [script, jobFile, out], { env, maxBuffer: 1 << 26 });
+    const { stdout } = await promisify(execFile)(process.execPath, [script, jobFile, out, batchOut], { env, maxBuffer: 1 << 26 });
     const answer = JSON.parse(stdout);
-    const all = new Float32Array(readFileSync(out).buffer.slice(0));
-    answer.logits = job.prompts.map((_, p) => Array.from({ length: job.steps }, (_, s) => all.subarray((p * job.steps + s) * answer.vocab, (p * job.steps + s + 1) * answer.vocab)));
+    const rows = (file) => {
+      const all = new Float32Array(readFileSync(file).buffer.slice(0));
+      return job.prompts.map((_, p) => Array.from({ length: job.steps }, (_, s) => all.subarray((p * job.steps + s) * answer.vocab, (p * job.steps + s + 1) * answer.vocab)));
+    };
+    answer.logits = rows(out);
+    answer.batchLogits = rows(batchOut);
     return answer;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -86,17 +96,19 @@ export async function crossCheck(path, { texts, promptTokens = 64, steps = 16, t
     const llamaSeconds = (performance.now() - t0) / 1000;
     const t1 = performance.now();
     const tokenMismatches = texts.flatMap((t, i) => (JSON.stringify(ours[i]) === JSON.stringify(theirs.tokens[i]) ? [] : [i]));
-    const kls = [], errors = [], divergences = [], greedy = [];
+    const kls = [], errors = [], divergences = [], greedy = [], selfErrors = [], selfPartings = [];
     for (const [p, prompt] of prompts.entries()) {
       const continuation = theirs.continuations[p];
       const forced = await model.evaluate([...prompt, ...continuation.slice(0, -1)], { logits: 'all' });
       const V = model.vocabularySize;
       for (let s = 0; s < steps; s++) {
         const a = forced.subarray((prompt.length - 1 + s) * V, (prompt.length + s) * V), b = theirs.logits[p][s];
-        let diff = 0;
-        for (let t = 0; t < V; t++) diff = Math.max(diff, Math.abs(a[t] - b[t]));
-        const error = diff / maxAbs(b);
+        const error = maxDiff(a, b) / maxAbs(b);
         errors.push(error);
+        // llama.cpp's batched rows for the same step against its one-token rows.
+        const c = theirs.batchLogits[p][s];
+        selfErrors.push(maxDiff(c, b) / maxAbs(b));
+        if (argmax(c) !== argmax(b)) selfPartings.push({ prompt: p, step: s, gap: (c[argmax(c)] - c[argmax(b)]) / maxAbs(c) });
         const la = logSoftmax(a), lb = logSoftmax(b);
         let kl = 0;
         for (let t = 0; t < V; t++) kl += Math.exp(lb[t]) * (lb[t] - la[t]);
@@ -113,6 +125,7 @@ export async function crossCheck(path, { texts, promptTokens = 64, steps = 16, t
     }
     kls.sort((x, y) => x - y);
     errors.sort((x, y) => x - y);
+    selfErrors.sort((x, y) => x - y);
     const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
     return {
       model: basename(path),
@@ -126,6 +139,8 @@ export async function crossCheck(path, { texts, promptTokens = 64, steps = 16, t
       divergences,
       kld: { mean: mean(kls), p99: kls[Math.floor(0.99 * (kls.length - 1))], max: kls[kls.length - 1] },
       logitError: { mean: mean(errors), median: errors[errors.length >> 1], max: errors[errors.length - 1] },
+      // llama.cpp against itself: the same steps evaluated as one batch instead of one token at a time.
+      llamaCppSelf: { logitError: { median: selfErrors[selfErrors.length >> 1], max: selfErrors[selfErrors.length - 1] }, partings: selfPartings },
       seconds: { llamaCpp: llamaSeconds, qinfer: (performance.now() - t1) / 1000 },
     };
   } finally {
@@ -173,7 +188,9 @@ async function main() {
         console.log(
           `${r.model}: tokenization ${r.tokenization.identical}/${r.tokenization.texts} identical, greedy ${r.greedy.identical}/${r.prompts} identical over ${r.steps} steps, ` +
             `top-1 ${(100 * r.top1).toFixed(2)}%, largest top-two gap where they part ${gaps.length ? Math.max(...gaps).toExponential(2) : '-'}, ` +
-            `KL mean ${r.kld.mean.toExponential(2)} p99 ${r.kld.p99.toExponential(2)}, logit difference median ${r.logitError.median.toExponential(2)} max ${r.logitError.max.toExponential(2)} ` +
+            `KL mean ${r.kld.mean.toExponential(2)} p99 ${r.kld.p99.toExponential(2)}, logit difference median ${r.logitError.median.toExponential(2)} max ${r.logitError.max.toExponential(2)}; ` +
+            `llama.cpp batch vs one-token: logit difference max ${r.llamaCppSelf.logitError.max.toExponential(2)}, parts at ${r.llamaCppSelf.partings.length} steps, ` +
+            `gaps up to ${Math.max(0, ...r.llamaCppSelf.partings.map((d) => d.gap)).toExponential(2)} ` +
             `(${r.seconds.llamaCpp.toFixed(0)} s llama.cpp, ${r.seconds.qinfer.toFixed(0)} s qinfer)`,
         );
       }

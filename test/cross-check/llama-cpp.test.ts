@@ -28,9 +28,12 @@ if (unavailable) console.log(`skipping the cross-check with llama.cpp: ${unavail
 // float64 forward pass, checked below); Q8_0 and Q4_0 2.1e-2, from rounding the activations to 8 bits
 // before each quantized product, which both programs do alike but not bit for bit, so the rounding
 // noise of the two runs decorrelates after the first differing rounding (test/cross-check/activation-rounding.test.ts).
+// llama.cpp differs as much from itself: its batched rows for the same steps (other kernels, other
+// rounding order) lie 1.9e-3 (F32) and 1.7e-2 (Q8_0, Q4_0) from its one-token rows (measured 2026-12-04).
 const band = { f32: 3e-3, f16: 3e-3, q8_0: 3e-2, q4_0: 3e-2 } as const;
 // Greedy choices may part only where qinfer's top two logits lie closer than this (of the largest):
-// issue 5's 1e-3 for the float files, the rounding noise above for the quantized ones.
+// issue 5's 1e-3 for the float files, the rounding noise above for the quantized ones, on which
+// llama.cpp's batched and one-token evaluations part from each other at gaps of 2e-3 to 1e-2.
 const tie = { f32: 1e-3, f16: 1e-3, q8_0: 3e-2, q4_0: 3e-2 } as const;
 
 describe.skipIf(unavailable !== undefined)('qinfer against llama.cpp on random TinyLlama-shaped models', () => {
@@ -64,8 +67,15 @@ describe.skipIf(unavailable !== undefined)('qinfer against llama.cpp on random T
     it(`${type}: same tokens, same greedy choices up to near-ties (top two within ${tie[type]}), mean KL <= 1e-4`, async () => {
       const r = await crossCheck(path(type), { texts, promptTokens: 64, steps: 8, threads: 2 });
       const gaps = r.divergences.map((d: { gapQinfer: number }) => d.gapQinfer);
+      const self = r.llamaCppSelf;
+      const selfGaps = self.partings.map((d: { gap: number }) => d.gap);
       console.log(`${type}: greedy ${r.greedy.identical}/${r.prompts} identical, ${r.divergences.length} of ${r.prompts * r.steps} steps part at top-two gaps up to ${Math.max(0, ...gaps).toExponential(2)}, ` +
-        `KL mean ${r.kld.mean.toExponential(2)}, logit difference max ${r.logitError.max.toExponential(2)}`);
+        `KL mean ${r.kld.mean.toExponential(2)}, logit difference max ${r.logitError.max.toExponential(2)}; llama.cpp batched vs one-token: ` +
+        `logit difference max ${self.logitError.max.toExponential(2)}, ${self.partings.length} steps part at gaps up to ${Math.max(0, ...selfGaps).toExponential(2)}`);
+      // qinfer is no further from llama.cpp than llama.cpp's two evaluation paths are from each other (x2 for sampling noise).
+      expect(r.logitError.max).toBeLessThanOrEqual(2 * self.logitError.max);
+      // The wider tie holds only while llama.cpp parts from itself beyond issue 5's 1e-3 on these files.
+      if (tie[type] > 1e-3) expect(Math.max(0, ...selfGaps), 'llama.cpp parts from itself only at near-ties now: tighten the tie').toBeGreaterThan(1e-3);
       expect(r.tokenization.mismatches).toEqual([]);
       expect(r.logitError.max).toBeLessThanOrEqual(band[type]);
       expect(r.kld.mean).toBeLessThanOrEqual(1e-4);
