@@ -3,9 +3,10 @@
 // batched Q4_0/Q8_0 products in TFLOP/s against cuBLAS f16 on the same shape, checked against cuBLAS's
 // result, after checking the 8-bit decode path against a host reference at odd shapes. Prints Markdown tables; writes every figure as JSON to argv[1] when given; argv[2] = "batched"
 // runs only the batched products (for a profiler), "decode" only the Q4_0/Q8_0 matrix-vector rows.
-//   nvcc -O3 -gencode arch=compute_90a,code=sm_90a -DQINFER_CUDA_WGMMA -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
+//   nvcc -O3 -gencode arch=compute_90a,code=sm_90a -DQINFER_CUDA_HAS_WGMMA -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
 //     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json [decode|batched]
-// (sm_90a and QINFER_CUDA_WGMMA: the Hopper build of the module, with the wgmma products; -arch=sm_90 times mma.sync's.)
+// (sm_90a and QINFER_CUDA_HAS_WGMMA: the Hopper build of the module, with the wgmma products; QINFER_CUDA_WGMMA=0 times
+// the mma.sync kernels instead.)
 // cuBLAS is opened with dlopen (libcublas.so.13 or .12 beside the driver's toolkit): the benchmark alone
 // uses it, and it builds where the toolkit has no cuBLAS headers.
 #include <dlfcn.h>

@@ -34,7 +34,7 @@ cudaError_t launch_matmul_tc(int32_t type, const uint8_t *w, const float *x, flo
 
 // The same products on Hopper (cuda-matmul-wgmma.cu; launch_matmul_tc takes it when available): weights decoded to
 // f16 A fragments in registers, warpgroup mma (wgmma) against the f16 activations xh (tokens x cols) in shared memory.
-// Available when the module was built with sm_90a machine code (QINFER_CUDA_WGMMA) and the device is compute 9.0.
+// Available when the module was built with sm_90a machine code (QINFER_CUDA_HAS_WGMMA) and the device is compute 9.0.
 bool matmul_wgmma_available();
 cudaError_t launch_matmul_wgmma(int32_t type, const uint8_t *w, const __half *xh, float *y, int64_t rows, int64_t cols, int64_t tokens,
                                 cudaStream_t stream);

@@ -4,6 +4,8 @@
 // the tensor cores through descriptors, f32 accumulators. Two warpgroups per block (128 weight rows) share one
 // activation tile of N tokens; the decode of the next 64 columns overlaps the tensor cores' work on the last.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "cuda-matmul-paths.h"
 #include "cuda-ptx.cuh"
@@ -182,9 +184,14 @@ cudaError_t run_tokens(const uint8_t *w, const __half *xh, float *y, int64_t row
 }  // namespace
 
 bool matmul_wgmma_available() {
-#ifdef QINFER_CUDA_WGMMA
+#ifdef QINFER_CUDA_HAS_WGMMA
+  // QINFER_CUDA_WGMMA=0 takes the mma.sync kernels instead (to compare the two in one build).
+  static const bool env_on = [] {
+    const char *e = std::getenv("QINFER_CUDA_WGMMA");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
   int device = 0, major = 0, minor = 0;
-  return cudaGetDevice(&device) == cudaSuccess && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+  return env_on && cudaGetDevice(&device) == cudaSuccess && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
          cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess && major == 9 && minor == 0;
 #else
   return false;
