@@ -2,7 +2,7 @@
 // 16 weight rows straight into f16 A fragments in registers (as cuda-matmul-tc.cu decodes B fragments for
 // mma.sync), the f16 activations stream through 128-byte-swizzled shared-memory tiles by cp.async and are read by
 // the tensor cores through descriptors, f32 accumulators. Two warpgroups per block (128 weight rows) share one
-// activation tile of N tokens; the decode of the next 64 columns overlaps the tensor cores' work on the last.
+// activation tile of N tokens; one warpgroup's decode overlaps the other's tensor-core work.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -26,8 +26,9 @@ struct Stage {
   static constexpr int kActBytes = N * KS * 2;
   static constexpr int kRawPitch = KS / 32 * R::kBlockBytes;
   static constexpr int kBytes = (kActBytes + kRowsPerBlock * kRawPitch + 1023) / 1024 * 1024;
-  // A row's stage is a 16-byte multiple at 256 columns (144 / 272 bytes), only a 4-byte one at 64 (36 / 68).
-  static constexpr int kCopy = kRawPitch % 16 == 0 ? 16 : 4;
+  // A row's stage is a 16-byte multiple at 256 columns (144 / 272 bytes), an 8-byte one at 128 (72 / 136), only a
+  // 4-byte one at 64 (36 / 68).
+  static constexpr int kCopy = kRawPitch % 16 == 0 ? 16 : kRawPitch % 8 == 0 ? 8 : 4;
   static_assert(kActBytes % 1024 == 0 && KS % 64 == 0, "swizzle atoms");
 };
 
@@ -37,13 +38,13 @@ constexpr int smem_bytes(int raw_block_bytes) {
 }
 
 // One block: weight rows [128 x, +128) x tokens [N y, +N) over stages [z * per_split, ...) of KS columns; S stages
-// in the ring (S - 2 loading ahead, one being read by the tensor cores, one being decoded).
+// in the ring (S - 1 loading ahead, one being read).
 template <class R, int N, int KS, int S>
 __global__ void __launch_bounds__(kThreads, 1) wgmma_kernel(const uint8_t *__restrict__ w, uint64_t row_bytes, const __half *__restrict__ xh,
                                                             float *__restrict__ y, int64_t rows, int cols, int tokens, int per_split, bool atomic) {
 #if QINFER_SM90A
   using St = Stage<R, N, KS>;
-  static_assert(S >= 3, "a stage is refilled two stages after it was read");
+  static_assert(S >= 2, "a ring");
   extern __shared__ uint8_t smem_raw[];
   uint8_t *base = smem_raw + ((1024 - smem_addr(smem_raw) % 1024) % 1024);
   const int tid = threadIdx.x, wg = tid / 128, warp = tid / 32 % 4, lane = tid % 32;
@@ -59,6 +60,7 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_kernel(const uint8_t *__res
       const int64_t row = min(m0 + r, rows - 1);  // rows past the end load a real row; their results are dropped
       const uint8_t *src = w + uint64_t(row) * row_bytes + uint64_t(st) * St::kRawPitch + c * St::kCopy;
       if constexpr (St::kCopy == 16) cp_async16(sr + r * St::kRawPitch + 16 * c, src);
+      else if constexpr (St::kCopy == 8) cp_async8(sr + r * St::kRawPitch + 8 * c, src);
       else cp_async4(sr + r * St::kRawPitch + 4 * c, src);
     }
     // 16-byte chunk c of token m goes to atom c / 8, row m, chunk (c % 8) ^ (m % 8); tokens past the end are zeros.
@@ -76,12 +78,13 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_kernel(const uint8_t *__res
     acc[i] = 0.f;
     keep_reg(acc[i]);  // zeroed here, once, not on each path around the main loop (ptxas would serialize the wgmmas)
   }
-  // Columns [64 u, +64) of stage st. The fragments are fresh values each step: ptxas, which allocates the registers,
-  // keeps those of a wgmma still running apart from the next step's.
+  // Columns [64 u, +64) of stage st, waited for before anything else runs: a register of an A fragment may be given
+  // to other values as soon as its wgmma is issued (measured on the H200: with a group still running during the next
+  // decode, wrong products at 64-256 tokens per tile, right at 16-32). The other warpgroup's decode overlaps these
+  // wgmmas.
   auto step = [&](int st, int u) {
     const uint8_t *sa = base + (st % S) * St::kBytes;
     const uint8_t *r0 = sa + St::kActBytes + (wg * 64 + warp * 16 + lane / 4) * St::kRawPitch + 2 * u * R::kBlockBytes;
-    wgmma_wait<1>();  // at most one group running while this one is decoded
     uint32_t frag[4][4];
 #pragma unroll
     for (int b = 0; b < 2; b++) {
@@ -107,24 +110,23 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_kernel(const uint8_t *__res
 #pragma unroll
     for (int j = 0; j < 4; j++) Wgmma<N>::run(acc, frag[j], desc[j]);
     wgmma_commit();
+    wgmma_wait<0>();
   };
 
 #pragma unroll
-  for (int s = 0; s < S - 2; s++) {
+  for (int s = 0; s < S - 1; s++) {
     if (kb + s < ke) load(kb + s);
     cp_async_commit();
   }
   for (int st = kb; st < ke; st++) {
-    cp_async_wait<S - 3>();  // stage st has landed (this thread's copies)
-    wgmma_wait<1>();         // every group of stage st - 2 is done: its slot may be refilled
+    cp_async_wait<S - 2>();  // stage st has landed (this thread's copies)
     fence_proxy_async();
-    __syncthreads();
-    if (st + S - 2 < ke) load(st + S - 2);
+    __syncthreads();  // ... for every thread, and both warpgroups are done with stage st - 1, whose slot is refilled
+    if (st + S - 1 < ke) load(st + S - 1);
     cp_async_commit();
 #pragma unroll
     for (int u = 0; u < KS / 64; u++) step(st, u);
   }
-  wgmma_wait<0>();
 #pragma unroll
   for (int i = 0; i < N / 2; i++) keep_reg(acc[i]);
 
@@ -152,9 +154,19 @@ cudaError_t run(const uint8_t *w, const __half *xh, float *y, int64_t rows, int6
   if (fit.blocks_per_sm < 1) return cudaErrorNotSupported;
   const int64_t row_tiles = (rows + kRowsPerBlock - 1) / kRowsPerBlock, token_tiles = (tokens + N - 1) / N, stages = cols / KS;
   if (row_tiles > 0x7fffffff || token_tiles > 65535) return cudaErrorInvalidValue;
-  // Too few tiles to fill the GPU (few rows, few tokens): split K, partial sums added atomically.
+  // Split K (partial sums added atomically) where that fills the GPU's waves of resident blocks markedly better:
+  // too few tiles (few rows, few tokens), or a last wave mostly empty (176 tiles on 132 resident blocks run as 2 waves
+  // at 67%; split 3 ways, 528 run as 4 full ones). Waves already 75% full keep whole K: the atomic adds would cost more.
   const int64_t resident = int64_t(fit.sms) * fit.blocks_per_sm, tiles = row_tiles * token_tiles;
-  const int64_t split = std::min<int64_t>({resident / tiles, stages, 64});
+  const int64_t whole_waves = (tiles + resident - 1) / resident;
+  const bool keep_k = tiles >= resident && double(tiles) >= 0.75 * double(whole_waves * resident);
+  int64_t split = 1;
+  double best = 0;
+  for (int64_t s = 1; s <= (keep_k ? 1 : std::min<int64_t>(stages, 64)); s++) {
+    const int64_t blocks = tiles * s, waves = (blocks + resident - 1) / resident;
+    const double fill = double(blocks) / double(waves * resident);
+    if (fill > best + 0.05) best = fill, split = s;
+  }
   const int64_t per_split = split > 1 ? (stages + split - 1) / split : stages;
   const int64_t splits = (stages + per_split - 1) / per_split;
   if (splits > 1) {
@@ -168,17 +180,18 @@ cudaError_t run(const uint8_t *w, const __half *xh, float *y, int64_t rows, int6
 template <class R>
 cudaError_t run_tokens(const uint8_t *w, const __half *xh, float *y, int64_t rows, int64_t cols, int64_t tokens, cudaStream_t stream) {
   // Few tokens: the product streams the weights (memory-bound), so 256-column stages with 16-byte copies and
-  // tiles as narrow as the batch. More tokens: 64-column stages, so that the activation tiles of a deep ring fit.
+  // tiles as narrow as the batch. More tokens: 128-column stages (64 for 256 tokens), so that the ring's activation
+  // tiles fit in shared memory.
   if (tokens <= 16) return run<R, 16, 256, 4>(w, xh, y, rows, cols, tokens, stream);
   if (tokens <= 32) return run<R, 32, 256, 4>(w, xh, y, rows, cols, tokens, stream);
-  if (tokens <= 64) return run<R, 64, 64, 6>(w, xh, y, rows, cols, tokens, stream);
+  if (tokens <= 64) return run<R, 64, 128, 4>(w, xh, y, rows, cols, tokens, stream);
   int device = 0, sms = 0;
   if (cudaError_t e = cudaGetDevice(&device)) return e;
   if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) return e;
   // 256-token tiles halve the weight decoding per token but need enough of them for every multiprocessor.
   const int64_t row_tiles = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
   if (tokens > 128 && row_tiles * ((tokens + 255) / 256) >= sms) return run<R, 256, 64, 4>(w, xh, y, rows, cols, tokens, stream);
-  return run<R, 128, 64, 5>(w, xh, y, rows, cols, tokens, stream);
+  return run<R, 128, 128, 4>(w, xh, y, rows, cols, tokens, stream);
 }
 
 }  // namespace
