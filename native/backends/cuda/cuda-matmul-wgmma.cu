@@ -78,10 +78,10 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_kernel(const uint8_t *__res
     acc[i] = 0.f;
     keep_reg(acc[i]);  // zeroed here, once, not on each path around the main loop (ptxas would serialize the wgmmas)
   }
-  // Columns [64 u, +64) of stage st, waited for before anything else runs: a register of an A fragment may be given
-  // to other values as soon as its wgmma is issued (measured on the H200: with a group still running during the next
-  // decode, wrong products at 64-256 tokens per tile, right at 16-32). The other warpgroup's decode overlaps these
-  // wgmmas.
+  // Columns [64 u, +64) of stage st, waited for before anything else runs. Measured on the H200: with a group still
+  // running during the next decode, products at 64-256 tokens per tile came out wrong (right at 16-32, the error
+  // growing with the tile's width), as if an issued A fragment's registers were reused before the tensor cores read
+  // them; waiting here fixed it. The other warpgroup's decode overlaps these wgmmas.
   auto step = [&](int st, int u) {
     const uint8_t *sa = base + (st % S) * St::kBytes;
     const uint8_t *r0 = sa + St::kActBytes + (wg * 64 + warp * 16 + lane / 4) * St::kRawPitch + 2 * u * R::kBlockBytes;
