@@ -3,8 +3,10 @@
 // batched Q4_0/Q8_0 products in TFLOP/s against cuBLAS f16 on the same shape, checked against cuBLAS's
 // result, after checking the 8-bit decode path against a host reference at odd shapes. Prints Markdown tables; writes every figure as JSON to argv[1] when given; argv[2] = "batched"
 // runs only the batched products (for a profiler), "decode" only the Q4_0/Q8_0 matrix-vector rows.
-//   nvcc -O3 -arch=sm_90 -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
-//     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json [decode]
+//   nvcc -O3 -gencode arch=compute_90a,code=sm_90a -DQINFER_CUDA_HAS_WGMMA -std=c++17 -Inative -Inative/include scripts/cuda-matvec-bench.cu \
+//     native/backends/cuda/cuda-matmul*.cu native/backends/cuda/cuda-matvec-q8.cu -ldl -o /tmp/bench && /tmp/bench out.json [decode|batched]
+// (sm_90a and QINFER_CUDA_HAS_WGMMA: the Hopper build of the module, with the wgmma products; QINFER_CUDA_WGMMA=0 times
+// the mma.sync kernels instead.)
 // cuBLAS is opened with dlopen (libcublas.so.13 or .12 beside the driver's toolkit): the benchmark alone
 // uses it, and it builds where the toolkit has no cuBLAS headers.
 #include <dlfcn.h>
@@ -357,9 +359,9 @@ int main(int argc, char **argv) {
   std::printf("| format | rows x cols | tokens | us | TFLOP/s | cuBLAS f16 us | cuBLAS TFLOP/s | x cuBLAS | error vs cuBLAS |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   std::string mm = "[";
-  const int batch[] = {1, 4, 8, 16, 64, 128, 512};
+  const int batch[] = {1, 4, 8, 16, 32, 64, 128, 512};
   for (int32_t type : {QINFER_TYPE_Q4_0, QINFER_TYPE_Q8_0}) {
-    for (const Shape &s : {ffn, Shape{4096, 4096}}) {
+    for (const Shape &s : {ffn, Shape{4096, 14336}, Shape{4096, 4096}, Shape{5632, 2048}, Shape{2048, 5632}, Shape{2048, 2048}}) {
       Weights w(type, s.rows, s.cols, gen);
       __half *wh = nullptr, *xh = nullptr;
       float *wf = nullptr, *yc = nullptr;

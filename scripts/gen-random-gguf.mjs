@@ -10,7 +10,7 @@ const SHAPES = {
   // dim, layers, heads, kv heads, ffn, vocab
   tinyllama: [2048, 22, 32, 4, 5632, 32000],
   'llama3-8b': [4096, 32, 32, 8, 14336, 32000],
-  small: [256, 4, 8, 2, 768, 512],
+  small: [256, 4, 4, 2, 768, 512],  // head size 64 (as TinyLlama's): the CUDA prefill attention kernel's
 };
 const FORMATS = { q4_0: { id: 2, block: 32, bytes: 18, q: 4.6 }, q8_0: { id: 8, block: 32, bytes: 34, q: 74 }, f16: { id: 1, block: 1, bytes: 2 } };
 

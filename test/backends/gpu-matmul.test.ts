@@ -1,6 +1,6 @@
 // Batched matrix products (MATMUL) of Q4_0 and Q8_0 on each GPU backend at token counts and shapes that
 // cross the CUDA backend's path thresholds (8-bit decode kernel up to 4 tokens, tensor-core tiles of
-// 16/32/64 tokens, split K for few row tiles, partial row tiles), against float64 references.
+// 16/32/64 tokens and, on Hopper, wgmma tiles of 16-256, split K for few row tiles, partial row tiles), against float64 references.
 import { describe, expect, it } from 'vitest';
 
 import { BackendOp } from '../../lib/backend.js';
@@ -45,13 +45,14 @@ for (const be of p.backends.filter((x) => x.name !== 'cpu')) {
   describe.skipIf(!be.available)(`${be.name} batched products (seed ${testSeed})`, () => {
     if (!be.available) console.log(`skipping ${be.name} batched products: ${be.reason}`);
     // [rows, cols, tokens]: decode sizes 1..4, then 5..512 through every tile size; 37 and 130 rows leave
-    // partial row tiles; 4352 x 256 x 256 has enough tiles on an H100 to run without split K (the large
-    // cases on CUDA only: the float64 reference and lavapipe would be slow in CI).
+    // partial row tiles; 4352 x 256 x 256 has enough tiles on an H100 to run without split K, and 8500 x 256 x 300
+    // enough row tiles for Hopper's 256-token wgmma tiles (a partial one of 44 tokens); the large cases on CUDA
+    // only: the float64 reference and lavapipe would be slow in CI.
     const cases: Array<[number, number, number]> = [
       [37, 256, 1], [130, 512, 2], [37, 2304, 3], [130, 512, 4], [37, 256, 5], [37, 256, 8], [130, 512, 9], [37, 256, 16], [130, 768, 17],
       [37, 256, 33], [130, 512, 64], [37, 256, 65], [130, 512, 130],
     ];
-    if (be.name === 'cuda') cases.push([2200, 512, 300], [257, 1024, 512], [4352, 256, 256]);
+    if (be.name === 'cuda') cases.push([2200, 512, 300], [257, 1024, 512], [4352, 256, 256], [8500, 256, 300]);
     for (const f of formats) {
       it(f.name, async ({ skip }) => {
         const opened = await openBackend(be.name);

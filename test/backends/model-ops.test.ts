@@ -110,6 +110,20 @@ for (const be of p.backends) {
         const y = f32(nb.run(BackendOp.ATTENTION, F16, [q, half(kf), half(vf), nKv], q.byteLength, [headDim, nHeads, 3, nKvHeads], [0.125, headStride]));
         expect(normalizedError(y, ref), `cache of ${headStride}`).toBeLessThan(1e-5);
       }
+      // A prompt's worth of query tokens (CUDA's tensor-core prefill kernel: blocks of 64 tokens, tiles of 64 cached
+      // positions, partial tiles and blocks, 4 query heads per KV head), head sizes 64 and 128.
+      for (const headDim of [64, 128]) {
+        if (skip(BackendOp.ATTENTION, F16)) break;
+        const nHeads = 8, nKvHeads = 2, headStride = 200, tokens = 100;
+        const kf = randomF32(nKvHeads * headStride * headDim, next), vf = randomF32(kf.length, next);
+        const nKv = Int32Array.from({ length: tokens }, (_, i) => 1 + ((i * 37) % headStride));
+        const q = randomF32(tokens * nHeads * headDim, next);
+        const ref = b.cpuOp('attention', { q, k: kf, v: vf, nKv, nHeads, nKvHeads, headDim, kvType: F16, headStride, scale: 1 / Math.sqrt(headDim) });
+        const half = (a: Float32Array) => b.quantizeRows(F16, a, headDim);
+        const y = f32(nb.run(BackendOp.ATTENTION, F16, [q, half(kf), half(vf), nKv], q.byteLength, [headDim, nHeads, tokens, nKvHeads],
+          [1 / Math.sqrt(headDim), headStride]));
+        expect(normalizedError(y, ref), `${tokens} tokens, head size ${headDim}`).toBeLessThan(1e-5);
+      }
     });
   });
 }

@@ -1,4 +1,4 @@
-// Launchers of the CUDA kernels (cuda-kernels.cu, cuda-matmul.cu, cuda-ops.cu); each enqueues on `stream` and returns the launch error.
+// Launchers of the CUDA kernels (cuda-kernels.cu, cuda-matmul.cu, cuda-ops.cu, cuda-attention-prefill.cu); each enqueues on `stream` and returns the launch error.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +40,12 @@ bool attention_supported(int32_t kv_type);
 cudaError_t launch_attention(int32_t kv_type, const float *q, const uint8_t *k, const uint8_t *v, const int32_t *n_kv, float *out,
                              int64_t tokens, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t head_stride, uint64_t row_bytes,
                              float scale, cudaStream_t stream);
+
+// The same for a prompt (many query tokens) over an F16 cache with head_dim 64 or 128, on the tensor cores
+// (cuda-attention-prefill.cu); cudaErrorNotSupported, having launched nothing, for other shapes.
+cudaError_t launch_attention_prefill_f16(const float *q, const uint8_t *k, const uint8_t *v, const int32_t *n_kv, float *out, int64_t tokens,
+                                         int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t head_stride, uint64_t row_bytes,
+                                         float scale, cudaStream_t stream);
 
 // cudaSuccess when the module holds code this device can run (machine code or PTX it can JIT).
 cudaError_t kernels_loadable();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 namespace qinfer::cuda {
@@ -27,9 +28,16 @@ cudaError_t launch_matvec_q8(int32_t type, const uint8_t *w, const float *x, flo
                              cudaStream_t stream, const MatvecFusion *fuse = nullptr);
 
 // Q4_0 and Q8_0 with more tokens (prompts, batches): weights dequantized to f16 fragments in registers,
-// tensor-core mma against f16 activations, cols % 256 == 0.
+// tensor-core mma.sync (or wgmma, below) against f16 activations, cols % 256 == 0.
 cudaError_t launch_matmul_tc(int32_t type, const uint8_t *w, const float *x, float *y, int64_t rows, int64_t cols, int64_t tokens,
                              cudaStream_t stream);
+
+// The same products on Hopper (cuda-matmul-wgmma.cu; launch_matmul_tc takes it when available): weights decoded to
+// f16 A fragments in registers, warpgroup mma (wgmma) against the f16 activations xh (tokens x cols) in shared memory.
+// Available when the module was built with sm_90a machine code (QINFER_CUDA_HAS_WGMMA) and the device is compute 9.0.
+bool matmul_wgmma_available();
+cudaError_t launch_matmul_wgmma(int32_t type, const uint8_t *w, const __half *xh, float *y, int64_t rows, int64_t cols, int64_t tokens,
+                                cudaStream_t stream);
 
 // Resident blocks per multiprocessor of `kernel` on the current device with `threads` and `smem` dynamic
 // shared bytes (raising the kernel's shared-memory limit first); cached, so launches pay it once.

@@ -7,6 +7,7 @@
 
 #include "cuda-matmul-paths.h"
 #include "cuda-ptx.cuh"
+#include "cuda-raw-blocks.cuh"
 #include "qinfer/ggml-types.h"
 
 namespace qinfer::cuda {
@@ -15,48 +16,15 @@ namespace {
 constexpr int kThreads = 256;      // 8 warps
 constexpr int kStageK = 256;       // columns per pipeline stage: 16-byte multiples of both formats
 constexpr int kXPitch = 2 * kStageK + 16;  // bytes per activation row in shared memory: ldmatrix rows hit distinct banks
-
-// B fragments (k16 steps 0 and 1 of one 32-column block) for weight row `blk` and lane quad q: register r
-// of step s holds columns 16s + 2q, +1 (r = 0) and 16s + 2q + 8, +9 (r = 1), low column in the low half.
-struct RawQ4_0 {
-  static constexpr int kBlockBytes = 18, kTileBytes = kStageK / 32 * kBlockBytes;
-  __device__ static void frags(const uint8_t *blk, int q, uint32_t (&b)[2][2]) {
-    const __half2 d = __half2half2(*reinterpret_cast<const __half *>(blk));
-    const __half2 bias = __floats2half2_rn(1032.f, 1032.f);
-    // Bytes 2q, 2q + 1 (columns 2q, 2q + 1 low, +16 high) and 2q + 8, 2q + 9 of qs.
-    const uint32_t lo = __byte_perm(*reinterpret_cast<const uint16_t *>(blk + 2 + 2 * q), 0, 0x4140);
-    const uint32_t hi = __byte_perm(*reinterpret_cast<const uint16_t *>(blk + 10 + 2 * q), 0, 0x4140);
-#pragma unroll
-    for (int s = 0; s < 2; s++) {
-      // 0x6400 | n is the half 1024 + n: minus 1032 gives n - 8 exactly, then one rounding by the scale.
-      b[s][0] = h2_bits(__hmul2(__hsub2(bits_h2(((lo >> (4 * s)) & 0x000f000fu) | 0x64006400u), bias), d));
-      b[s][1] = h2_bits(__hmul2(__hsub2(bits_h2(((hi >> (4 * s)) & 0x000f000fu) | 0x64006400u), bias), d));
-    }
-  }
-};
-struct RawQ8_0 {
-  static constexpr int kBlockBytes = 34, kTileBytes = kStageK / 32 * kBlockBytes;
-  __device__ static void frags(const uint8_t *blk, int q, uint32_t (&b)[2][2]) {
-    const __half2 d = __half2half2(*reinterpret_cast<const __half *>(blk));
-    const __half2 bias = __floats2half2_rn(1152.f, 1152.f);
-#pragma unroll
-    for (int s = 0; s < 2; s++) {
-#pragma unroll
-      for (int r = 0; r < 2; r++) {
-        // Signed byte v: 0x64 above (v ^ 0x80) is the half 1024 + v + 128.
-        const uint32_t p = *reinterpret_cast<const uint16_t *>(blk + 2 + 16 * s + 8 * r + 2 * q) ^ 0x8080u;
-        b[s][r] = h2_bits(__hmul2(__hsub2(bits_h2(__byte_perm(p, 0x64646464u, 0x4140)), bias), d));
-      }
-    }
-  }
-};
+template <class R>
+constexpr int kTileBytes = kStageK / 32 * R::kBlockBytes;  // one weight row's stage
 
 // One block computes BM tokens x BN weight rows over stages [z * per_split, ...) of K; warps tile it WM x WN.
 template <class R, int BM, int BN, int WM, int WN, int S>
 __global__ void __launch_bounds__(kThreads) tc_kernel(const uint8_t *__restrict__ w, uint64_t row_bytes, const __half *__restrict__ xh,
                                                       float *__restrict__ y, int64_t rows, int cols, int tokens, int per_split, bool atomic) {
   constexpr int TM = BM / WM, TN = BN / WN, MI = TM / 16, NJ = TN / 8;
-  constexpr int kWBytes = BN * R::kTileBytes, kStageBytes = kWBytes + BM * kXPitch;
+  constexpr int kWBytes = BN * kTileBytes<R>, kStageBytes = kWBytes + BM * kXPitch;
   static_assert(WM * WN == kThreads / 32 && TM % 16 == 0 && TN % 8 == 0, "warp tiling");
   extern __shared__ int4 smem[];
   uint8_t *base = reinterpret_cast<uint8_t *>(smem);
@@ -67,11 +35,11 @@ __global__ void __launch_bounds__(kThreads) tc_kernel(const uint8_t *__restrict_
 
   auto load = [&](int st, int buf) {
     uint8_t *sw = base + buf * kStageBytes;
-    constexpr int w16 = R::kTileBytes / 16;
+    constexpr int w16 = kTileBytes<R> / 16;
     for (int i = tid; i < BN * w16; i += kThreads) {
       const int r = i / w16, c = i % w16;
       const int64_t row = min(n0 + r, rows - 1);  // rows past the end load a real row; their results are dropped
-      cp_async16(sw + r * R::kTileBytes + 16 * c, w + uint64_t(row) * row_bytes + uint64_t(st) * R::kTileBytes + 16 * c);
+      cp_async16(sw + r * kTileBytes<R> + 16 * c, w + uint64_t(row) * row_bytes + uint64_t(st) * kTileBytes<R> + 16 * c);
     }
     uint8_t *sx = sw + kWBytes;
     for (int i = tid; i < BM * 32; i += kThreads) {
@@ -103,7 +71,7 @@ __global__ void __launch_bounds__(kThreads) tc_kernel(const uint8_t *__restrict_
     for (int b = 0; b < kStageK / 32; b++) {
       uint32_t bf[NJ][2][2];
 #pragma unroll
-      for (int j = 0; j < NJ; j++) R::frags(sw + (wn * TN + j * 8 + lane / 4) * R::kTileBytes + b * R::kBlockBytes, lane % 4, bf[j]);
+      for (int j = 0; j < NJ; j++) R::frags(sw + (wn * TN + j * 8 + lane / 4) * kTileBytes<R> + b * R::kBlockBytes, lane % 4, bf[j]);
 #pragma unroll
       for (int s = 0; s < 2; s++) {
 #pragma unroll
@@ -168,7 +136,7 @@ cudaError_t scratch(int device, __half **out) {
 template <class R, int BM, int BN, int WM, int WN, int S>
 cudaError_t run(const uint8_t *w, const __half *xh, float *y, int64_t rows, int64_t cols, int64_t tokens, cudaStream_t stream) {
   auto kernel = tc_kernel<R, BM, BN, WM, WN, S>;
-  const int smem = S * (BN * R::kTileBytes + BM * kXPitch);
+  const int smem = S * (BN * kTileBytes<R> + BM * kXPitch);
   DeviceFit fit;
   if (cudaError_t e = fit_kernel(reinterpret_cast<const void *>(kernel), kThreads, smem, &fit)) return e;
   if (fit.blocks_per_sm < 1) return cudaErrorNotSupported;
@@ -182,7 +150,7 @@ cudaError_t run(const uint8_t *w, const __half *xh, float *y, int64_t rows, int6
   if (splits > 1) {
     if (cudaError_t e = cudaMemsetAsync(y, 0, size_t(tokens * rows) * sizeof(float), stream)) return e;
   }
-  const uint64_t row_bytes = uint64_t(stages) * R::kTileBytes;
+  const uint64_t row_bytes = uint64_t(stages) * kTileBytes<R>;
   kernel<<<dim3(unsigned(row_tiles), unsigned(token_tiles), unsigned(splits)), kThreads, size_t(smem), stream>>>(
       w, row_bytes, xh, y, rows, int(cols), int(tokens), int(per_split), splits > 1);
   return cudaGetLastError();
@@ -212,14 +180,16 @@ cudaError_t launch_matmul_tc(int32_t type, const uint8_t *w, const float *x, flo
   if (cudaError_t e = cudaGetDevice(&device)) return e;
   __half *xh = nullptr;
   if (cudaError_t e = scratch(device, &xh)) return e;
+  const bool wgmma = matmul_wgmma_available();
   for (int64_t t0 = 0; t0 < tokens; t0 += chunk) {
     const int64_t n = std::min(chunk, tokens - t0);
     const int64_t n4 = n * cols / 4;
     to_half_kernel<<<unsigned(std::min<int64_t>((n4 + 255) / 256, 4096)), 256, 0, stream>>>(
         reinterpret_cast<const float4 *>(x + t0 * cols), reinterpret_cast<uint2 *>(xh), n4);
     if (cudaError_t e = cudaGetLastError()) return e;
-    cudaError_t e = type == QINFER_TYPE_Q4_0 ? run_tokens<RawQ4_0>(w, xh, y + t0 * rows, rows, cols, n, stream)
-                                             : run_tokens<RawQ8_0>(w, xh, y + t0 * rows, rows, cols, n, stream);
+    cudaError_t e = wgmma ? launch_matmul_wgmma(type, w, xh, y + t0 * rows, rows, cols, n, stream)
+                    : type == QINFER_TYPE_Q4_0 ? run_tokens<RawQ4_0>(w, xh, y + t0 * rows, rows, cols, n, stream)
+                                               : run_tokens<RawQ8_0>(w, xh, y + t0 * rows, rows, cols, n, stream);
     if (e) return e;
   }
   return cudaSuccess;

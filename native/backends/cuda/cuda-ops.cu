@@ -122,6 +122,8 @@ struct KvQ8_0 {
 };
 
 constexpr int kAttnWarps = 4;
+// Up to this many query tokens (decode steps, a few sequences) attention runs here; more go to the prefill kernel.
+constexpr int64_t kPrefillMinTokens = 8;
 constexpr int kSplitWarps = 8;
 constexpr int kMaxHeadDim = 256;
 constexpr int kPerLane = kMaxHeadDim / kWarp;
@@ -342,7 +344,13 @@ cudaError_t launch_attention(int32_t kv_type, const float *q, const uint8_t *k, 
   const AttnArgs args{q, k, v, n_kv, out, int(n_heads), int(n_kv_heads), int(head_dim), head_stride, row_bytes, scale, nullptr, nullptr};
   switch (kv_type) {
     case QINFER_TYPE_F32: return launch_attention_for<KvF32>(args, tokens, stream);
-    case QINFER_TYPE_F16: return launch_attention_for<KvF16>(args, tokens, stream);
+    case QINFER_TYPE_F16:
+      // Prompts: the tensor-core kernel (per block 64 tokens against tiles of 64 cached positions) where it takes the shape.
+      if (tokens > kPrefillMinTokens) {
+        const cudaError_t e = launch_attention_prefill_f16(q, k, v, n_kv, out, tokens, n_heads, n_kv_heads, head_dim, head_stride, row_bytes, scale, stream);
+        if (e != cudaErrorNotSupported) return e;
+      }
+      return launch_attention_for<KvF16>(args, tokens, stream);
     case QINFER_TYPE_Q8_0: return launch_attention_for<KvQ8_0>(args, tokens, stream);
     default: return cudaErrorNotSupported;
   }

@@ -1,4 +1,4 @@
-// Inline PTX the fast matrix kernels share: asynchronous 16-byte copies into shared memory, ldmatrix and
+// Inline PTX the fast matrix kernels share: asynchronous 16-, 8- and 4-byte copies into shared memory, ldmatrix and
 // the f16 tensor-core mma (sm_80 and later; every architecture the module is built for).
 #pragma once
 
@@ -14,6 +14,14 @@ __device__ __forceinline__ uint32_t smem_addr(const void *p) { return uint32_t(_
 // src_bytes 0 fills the 16 bytes with zeros (rows past the end of a tile).
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, int src_bytes = 16) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(src_bytes));
+}
+// The same for 8 and 4 bytes (through L1: the only form for copies under 16 bytes), for rows that are not
+// 16-byte multiples.
+__device__ __forceinline__ void cp_async8(void *dst, const void *src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(smem_addr(dst)), "l"(src));
+}
+__device__ __forceinline__ void cp_async4(void *dst, const void *src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(smem_addr(dst)), "l"(src));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 // Waits until at most N of this thread's committed groups are still in flight.
