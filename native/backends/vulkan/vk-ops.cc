@@ -24,10 +24,10 @@ constexpr int32_t kWeightTypes[] = {QINFER_TYPE_F32,  QINFER_TYPE_F16,  QINFER_T
                                     QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q8_0, QINFER_TYPE_Q2_K,  QINFER_TYPE_Q3_K,
                                     QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K, QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS};
 constexpr int kWeightTypeCount = int(sizeof kWeightTypes / sizeof kWeightTypes[0]);
-static_assert(shaders::GET_ROWS_F32 == shaders::MATMUL_F32 + 1 &&
-                  shaders::MATMUL_F16 == shaders::MATMUL_F32 + 2 &&
-                  shaders::COUNT == shaders::MATMUL_F32 + 2 * kWeightTypeCount,
-              "shaders.cmake lists matmul_<type>, get_rows_<type> pairs in kWeightTypes order, last");
+static_assert(shaders::GET_ROWS_F32 == shaders::MATMUL_F32 + 1 && shaders::MATMUL_TILED_F32 == shaders::MATMUL_F32 + 2 &&
+                  shaders::MATMUL_F16 == shaders::MATMUL_F32 + 3 &&
+                  shaders::COUNT == shaders::MATMUL_F32 + 3 * kWeightTypeCount,
+              "shaders.cmake lists matmul_<type>, get_rows_<type>, matmul_tiled_<type> triples in kWeightTypes order, last");
 
 int weight_index(int32_t type) {
   for (int i = 0; i < kWeightTypeCount; i++)
@@ -35,8 +35,14 @@ int weight_index(int32_t type) {
   return -1;
 }
 
-shaders::Id matmul_shader(int32_t type) { return shaders::Id(shaders::MATMUL_F32 + 2 * weight_index(type)); }
-shaders::Id get_rows_shader(int32_t type) { return shaders::Id(shaders::GET_ROWS_F32 + 2 * weight_index(type)); }
+shaders::Id matmul_shader(int32_t type) { return shaders::Id(shaders::MATMUL_F32 + 3 * weight_index(type)); }
+shaders::Id get_rows_shader(int32_t type) { return shaders::Id(shaders::GET_ROWS_F32 + 3 * weight_index(type)); }
+shaders::Id matmul_tiled_shader(int32_t type) { return shaders::Id(shaders::MATMUL_TILED_F32 + 3 * weight_index(type)); }
+
+// Tokens from which a product runs tiled (matmul-tiled.comp: 64 x 64 tiles): below, the per-token shaders'
+// weight reads per token cost less than the tiles' idle tokens.
+constexpr uint32_t kTiledMinTokens = 9;
+constexpr uint32_t kTile = 64;
 
 }  // namespace
 
@@ -93,8 +99,11 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.op == QINFER_OP_MATVEC) out->pc.ne[2] = 1;
       out->shader = op.op == QINFER_OP_GET_ROWS ? get_rows_shader(op.type) : matmul_shader(op.type);
       out->workgroups = op.op == QINFER_OP_GET_ROWS ? n2 : n1 * out->pc.ne[2];
-      // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, 4 rows and up to 8 tokens per workgroup.
-      if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {
+      if (op.op == QINFER_OP_MATMUL && out->pc.ne[2] >= kTiledMinTokens) {
+        out->shader = matmul_tiled_shader(op.type);
+        out->workgroups = (n1 + kTile - 1) / kTile * ((n2 + kTile - 1) / kTile);
+      } else if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {
+        // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, 4 rows and up to 8 tokens per workgroup.
         out->shader = op.type == QINFER_TYPE_Q4_0 ? shaders::MATVEC_Q4_0 : shaders::MATVEC_Q8_0;
         out->workgroups = (n1 + 3) / 4 * ((out->pc.ne[2] + 7) / 8);
       }

@@ -13,9 +13,10 @@ qinfer_vulkan_shader(add_rows add-rows.comp)
 qinfer_vulkan_shader(copy copy.comp)
 qinfer_vulkan_shader(matvec_q4_0 matvec.comp TYPE_Q4_0=1)
 qinfer_vulkan_shader(matvec_q8_0 matvec.comp TYPE_Q8_0=1)
-# Matrix products and row lookups of every weight format: one variant of each source per format.
+# Matrix products (per token and tiled) and row lookups of every weight format: one variant of each source per format.
 foreach(type f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs)
   string(TOUPPER ${type} upper)
   qinfer_vulkan_shader(matmul_${type} matmul.comp TYPE_${upper}=1)
   qinfer_vulkan_shader(get_rows_${type} get-rows.comp TYPE_${upper}=1)
+  qinfer_vulkan_shader(matmul_tiled_${type} matmul-tiled.comp TYPE_${upper}=1)
 endforeach()
