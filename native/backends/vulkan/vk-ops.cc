@@ -40,9 +40,12 @@ shaders::Id get_rows_shader(int32_t type) { return shaders::Id(shaders::GET_ROWS
 shaders::Id matmul_tiled_shader(int32_t type) { return shaders::Id(shaders::MATMUL_TILED_F32 + 3 * weight_index(type)); }
 
 // Tokens from which a product runs tiled (matmul-tiled.comp: 64 x 64 tiles): below, the per-token shaders'
-// weight reads per token cost less than the tiles' idle tokens.
+// weight reads per token cost less than the tiles' idle tokens. Float weights (F32, F16, BF16) always run tiled:
+// every token count then sums in one order, so a token's result does not depend on the batch it came in (with an
+// F16 cache, one rounding step of difference in K or V grew to 4e-5 of the largest logit on random models).
 constexpr uint32_t kTiledMinTokens = 9;
 constexpr uint32_t kTile = 64;
+bool float_weights(int32_t type) { return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16 || type == QINFER_TYPE_BF16; }
 
 }  // namespace
 
@@ -99,9 +102,9 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.op == QINFER_OP_MATVEC) out->pc.ne[2] = 1;
       out->shader = op.op == QINFER_OP_GET_ROWS ? get_rows_shader(op.type) : matmul_shader(op.type);
       out->workgroups = op.op == QINFER_OP_GET_ROWS ? n2 : n1 * out->pc.ne[2];
-      if (op.op == QINFER_OP_MATMUL && out->pc.ne[2] >= kTiledMinTokens) {
+      if (op.op != QINFER_OP_GET_ROWS && (out->pc.ne[2] >= kTiledMinTokens || float_weights(op.type))) {
         out->shader = matmul_tiled_shader(op.type);
-        out->workgroups = (n1 + kTile - 1) / kTile * ((n2 + kTile - 1) / kTile);
+        out->workgroups = (n1 + kTile - 1) / kTile * ((out->pc.ne[2] + kTile - 1) / kTile);
       } else if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {
         // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, 4 rows and up to 8 tokens per workgroup.
         out->shader = op.type == QINFER_TYPE_Q4_0 ? shaders::MATVEC_Q4_0 : shaders::MATVEC_Q8_0;
@@ -138,6 +141,11 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.params[1] > float(1 << 24)) return fail(QINFER_E_UNSUPPORTED, "Vulkan attention takes caches of at most 2^24 positions");
       out->shader = op.type == QINFER_TYPE_F16 ? shaders::ATTENTION_F16 : shaders::ATTENTION_F32;
       out->workgroups = n1 * n2;
+      {
+        // The cache read as 4-element vectors: whole rows of them, starting on a vector's boundary.
+        const uint32_t words4 = op.type == QINFER_TYPE_F16 ? 2 : 4;
+        out->pc.params[2] = op.ne[0] % 4 == 0 && out->pc.off[1] % words4 == 0 && out->pc.off[2] % words4 == 0 ? 1.0f : 0.0f;
+      }
       break;
     case QINFER_OP_KV_STORE:
       if (op.type == QINFER_TYPE_F16 && op.ne[0] % 2) return fail(QINFER_E_UNSUPPORTED, "Vulkan stores F16 cache rows of an even head size only");
