@@ -13,6 +13,7 @@ namespace {
 using module::fail;
 
 constexpr uint64_t kStagingMax = 64ull << 20;
+constexpr uint64_t kInlineWriteMax = 65536;  // vkCmdUpdateBuffer's limit
 constexpr uint64_t kFenceTimeoutNs = 120ull * 1000 * 1000 * 1000;
 
 int fail_vk(VkResult r, const std::string &what) {
@@ -260,7 +261,9 @@ bool Context::replay(const qinfer_op *ops, int n, int *status) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!recording_.cmd || !same(recording_.ops, ops, n)) return false;
   *status = check_validation();
-  if (*status == QINFER_OK) *status = drain();  // a command buffer may be pending only once
+  // A command buffer may be pending only once: wait when the recording's last submission may still run.
+  const bool pending = std::any_of(in_flight_.begin(), in_flight_.end(), [](const Submission &s) { return s.reusable; });
+  if (*status == QINFER_OK && pending) *status = drain();
   if (*status == QINFER_OK) *status = queue(recording_.cmd, VK_NULL_HANDLE, true);
   return true;
 }
@@ -300,15 +303,23 @@ int Context::copy(qinfer_buffer *b, uint64_t offset, void *host, uint64_t bytes,
   return QINFER_OK;
 }
 
+// Device-local buffers are written and read by commands queued behind the earlier submissions (their barriers order
+// them): a small write (a decode step's inputs) is recorded with its data and not waited for; other transfers wait
+// only for their own copies. Mapped buffers are touched by the host, after everything in flight.
 int Context::write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t bytes) {
   if (!b || !module::fits(b->size, offset, bytes)) return fail(QINFER_E_INVALID_ARGUMENT, "buffer write out of bounds");
   std::lock_guard<std::mutex> lock(mu_);
-  // Earlier submissions may still read this buffer.
-  if (int st = drain()) return st;
   if (bytes == 0) return QINFER_OK;
   if (b->mapped) {
+    if (int st = drain()) return st;
     std::memcpy(static_cast<uint8_t *>(b->mapped) + offset, src, bytes);
     return QINFER_OK;
+  }
+  if (bytes <= kInlineWriteMax && offset % 4 == 0 && bytes % 4 == 0) {
+    VkCommandBuffer cmd;
+    if (int st = begin(&cmd)) return st;
+    api.vkCmdUpdateBuffer(cmd, b->buffer, offset, bytes, src);
+    return submit(cmd, VK_NULL_HANDLE);
   }
   return copy(b, offset, const_cast<void *>(src), bytes, true);
 }
@@ -316,9 +327,9 @@ int Context::write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t 
 int Context::read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes) {
   if (!b || !module::fits(b->size, offset, bytes)) return fail(QINFER_E_INVALID_ARGUMENT, "buffer read out of bounds");
   std::lock_guard<std::mutex> lock(mu_);
-  if (int st = drain()) return st;
-  if (bytes == 0) return QINFER_OK;
+  if (bytes == 0) return drain();
   if (b->mapped) {
+    if (int st = drain()) return st;
     std::memcpy(dst, static_cast<const uint8_t *>(b->mapped) + offset, bytes);
     return QINFER_OK;
   }

@@ -56,6 +56,7 @@ namespace qinfer::vk {
   X(vkCmdDispatch)                  \
   X(vkCmdPipelineBarrier)           \
   X(vkCmdCopyBuffer)                \
+  X(vkCmdUpdateBuffer)              \
   X(vkCmdFillBuffer)                \
   X(vkCreateFence)                  \
   X(vkDestroyFence)                 \
