@@ -363,11 +363,10 @@ int Context::pipeline(shaders::Id id, VkPipeline *out) {
   return QINFER_OK;
 }
 
-int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops) {
+int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops, int n_ops) {
   if (dispatches.empty()) return QINFER_OK;
   std::lock_guard<std::mutex> lock(mu_);
   if (int st = check_validation()) return st;
-  const int n_ops = int(dispatches.size());
   // The same list twice in a row (a decode step) is recorded once, kept, and resubmitted by replay().
   const bool keep = reuse_enabled() && same(seen_, ops, n_ops);
   seen_.assign(ops, ops + n_ops);

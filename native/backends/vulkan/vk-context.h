@@ -35,9 +35,9 @@ class Context {
   void free(qinfer_buffer *b);
   int write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t bytes);
   int read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes);
-  // Records the dispatches of `ops` into one command buffer and submits it; synchronize() waits. When `ops`
-  // equals the previous call's list, the recording is kept for replay().
-  int run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops);
+  // Records the dispatches planned from `ops` (n_ops of them) into one command buffer and submits it; synchronize()
+  // waits. When `ops` equals the previous call's list, the recording is kept for replay().
+  int run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops, int n_ops);
   // Resubmits the kept recording when it was made from exactly `ops` (status in *status); false otherwise.
   bool replay(const qinfer_op *ops, int n, int *status);
   int synchronize();

@@ -10,12 +10,11 @@
 namespace qinfer::vk {
 
 // Mirrors `PushConstants` in shaders/common.glsl.
-constexpr int kBindings = 5;  // src0..src3, dst
+constexpr int kBindings = 8;  // src0..src3, dst, then 3 more operands of fused dispatches (vk-fuse.h)
 constexpr int kDst = 4;
 
 struct PushConstants {
-  uint32_t off[kBindings];  // operand offsets in 4-byte words: src0..src3, dst
-  uint32_t pad[3];
+  uint32_t off[kBindings];  // operand offsets in 4-byte words, by binding
   uint32_t ne[4];
   float params[8];
 };
@@ -23,7 +22,7 @@ static_assert(sizeof(PushConstants) == 80, "shaders/common.glsl declares 80 byte
 
 struct Dispatch {
   shaders::Id shader;
-  qinfer_buffer *buffers[kBindings];  // a null slot is bound to dst (the shader does not read it)
+  qinfer_buffer *buffers[kBindings];  // a null slot is bound to dst (the shader does not use it)
   PushConstants pc;
   uint64_t workgroups;  // folded into x/y by the context
 };
