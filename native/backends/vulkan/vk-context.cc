@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "backends/module-common.h"
+#include "vk-timing.h"
 
 namespace qinfer::vk {
 namespace {
@@ -105,6 +106,7 @@ Context::~Context() {
   api.vkDeviceWaitIdle(device_);
   drain();
   forget_recording();
+  if (timestamps_) api.vkDestroyQueryPool(device_, timestamps_, nullptr);
   if (staging_.buffer) api.vkDestroyBuffer(device_, staging_.buffer, nullptr);
   if (staging_.memory) api.vkFreeMemory(device_, staging_.memory, nullptr);
   for (VkPipeline p : pipelines_)
@@ -265,7 +267,41 @@ bool Context::replay(const qinfer_op *ops, int n, int *status) {
   const bool pending = std::any_of(in_flight_.begin(), in_flight_.end(), [](const Submission &s) { return s.reusable; });
   if (*status == QINFER_OK && pending) *status = drain();
   if (*status == QINFER_OK) *status = queue(recording_.cmd, VK_NULL_HANDLE, true);
+  if (*status == QINFER_OK && timed()) *status = collect_timing(recording_.shaders, true);
   return true;
+}
+
+// A query pool of at least n timestamps (everything is waited for while timing, so none is in use).
+int Context::timestamps(uint32_t n) {
+  if (timestamp_count_ >= n) return QINFER_OK;
+  if (timestamps_) {
+    forget_recording();  // it writes to the old pool
+    api.vkDestroyQueryPool(device_, timestamps_, nullptr);
+  }
+  timestamps_ = VK_NULL_HANDLE;
+  VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+  qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
+  qci.queryCount = std::max(n, 4096u);
+  if (VkResult r = api.vkCreateQueryPool(device_, &qci, nullptr, &timestamps_)) return fail_vk(r, "vkCreateQueryPool");
+  timestamp_count_ = qci.queryCount;
+  return QINFER_OK;
+}
+
+void Context::time_after(VkCommandBuffer cmd, uint32_t i) {
+  api.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, timestamps_, i);
+}
+
+// Waits for the submission just queued and adds its dispatch times.
+int Context::collect_timing(const std::vector<shaders::Id> &ids, bool replay) {
+  if (int st = drain()) return st;
+  std::vector<uint64_t> ticks(ids.size() + 1);
+  if (VkResult r = api.vkGetQueryPoolResults(device_, timestamps_, 0, uint32_t(ticks.size()), ticks.size() * 8, ticks.data(), 8,
+                                             VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT))
+    return fail_vk(r, "vkGetQueryPoolResults");
+  std::vector<double> ns(ticks.size());
+  for (size_t i = 0; i < ticks.size(); i++) ns[i] = double(ticks[i] - ticks[0]) * double(caps_.props.limits.timestampPeriod);
+  timing::add(ids, ns, replay);
+  return QINFER_OK;
 }
 
 int Context::staging(uint64_t bytes) {
@@ -396,6 +432,12 @@ int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops, 
     return st;
   }
   const uint32_t max_x = caps_.props.limits.maxComputeWorkGroupCount[0];
+  std::vector<shaders::Id> ids(n);
+  for (uint32_t i = 0; i < n; i++) ids[i] = dispatches[i].shader;
+  if (timing::enabled() && caps_.props.limits.timestampComputeAndGraphics && (st = timestamps(n + 1)) == QINFER_OK) {
+    api.vkCmdResetQueryPool(cmd, timestamps_, 0, n + 1);
+    time_after(cmd, 0);
+  }
   for (uint32_t i = 0; i < n && st == QINFER_OK; i++) {
     const Dispatch &d = dispatches[i];
     VkPipeline p;
@@ -427,6 +469,7 @@ int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops, 
     // The next op may read what this one wrote.
     barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
             VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (timed()) time_after(cmd, i + 1);
   }
   if (st) {
     api.vkEndCommandBuffer(cmd);
@@ -434,15 +477,19 @@ int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops, 
     api.vkDestroyDescriptorPool(device_, pool, nullptr);
     return st;
   }
-  if (!keep) return submit(cmd, pool);
+  if (!keep) {
+    st = submit(cmd, pool);
+    return st == QINFER_OK && timed() ? collect_timing(ids, false) : st;
+  }
   trailing_barrier(cmd);
   if (VkResult er = api.vkEndCommandBuffer(cmd)) {
     api.vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
     api.vkDestroyDescriptorPool(device_, pool, nullptr);
     return fail_vk(er, "vkEndCommandBuffer");
   }
-  recording_ = Recording{std::vector<qinfer_op>(ops, ops + n_ops), cmd, pool};
-  return queue(cmd, VK_NULL_HANDLE, true);
+  recording_ = Recording{std::vector<qinfer_op>(ops, ops + n_ops), std::move(ids), cmd, pool};
+  st = queue(cmd, VK_NULL_HANDLE, true);
+  return st == QINFER_OK && timed() ? collect_timing(recording_.shaders, false) : st;
 }
 
 int Context::synchronize() {

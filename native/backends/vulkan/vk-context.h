@@ -51,6 +51,7 @@ class Context {
   };
   struct Recording {
     std::vector<qinfer_op> ops;
+    std::vector<shaders::Id> shaders;  // of its dispatches, for QINFER_VULKAN_TIMING
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     VkDescriptorPool pool = VK_NULL_HANDLE;  // its descriptor sets, written once
   };
@@ -75,6 +76,10 @@ class Context {
   int staging(uint64_t bytes);
   int copy(qinfer_buffer *b, uint64_t offset, void *host, uint64_t bytes, bool to_device);
   int check_validation();
+  bool timed() const { return timestamps_ != VK_NULL_HANDLE; }
+  int timestamps(uint32_t n);
+  void time_after(VkCommandBuffer cmd, uint32_t i);
+  int collect_timing(const std::vector<shaders::Id> &ids, bool replay);
 
   std::mutex mu_;
   DeviceCaps caps_;
@@ -90,6 +95,8 @@ class Context {
   std::vector<qinfer_op> seen_;  // the previous run's ops
   Recording recording_;
   Staging staging_;
+  VkQueryPool timestamps_ = VK_NULL_HANDLE;  // QINFER_VULKAN_TIMING: a timestamp before and after each dispatch
+  uint32_t timestamp_count_ = 0;
 };
 
 }  // namespace qinfer::vk

@@ -58,6 +58,11 @@ namespace qinfer::vk {
   X(vkCmdCopyBuffer)                \
   X(vkCmdUpdateBuffer)              \
   X(vkCmdFillBuffer)                \
+  X(vkCreateQueryPool)              \
+  X(vkDestroyQueryPool)             \
+  X(vkCmdResetQueryPool)            \
+  X(vkCmdWriteTimestamp)            \
+  X(vkGetQueryPoolResults)          \
   X(vkCreateFence)                  \
   X(vkDestroyFence)                 \
   X(vkWaitForFences)                \

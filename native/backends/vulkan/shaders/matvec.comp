@@ -2,10 +2,11 @@
 // Workgroup i covers ROWS rows of token pass i / row groups. Each subgroup takes one row at a time, its lanes whole
 // 32-element blocks read as 32-bit words and decoded once for all the pass's tokens, x read as vec4; sums are
 // reduced with subgroupAdd: no barriers. x must start on a 16-byte boundary (vk-ops.cc picks matmul.comp otherwise).
-// FUSED (vk-fuse.cc): x is computed from binding 1 as the op before the product would (params[0]: 1 RMSNorm with
-// the weight at binding 2, 2 RMSNorm without, 3 SiLU(binding 1) * binding 2; the first row group's workgroups also
-// store it at binding 3, 16-byte aligned like binding 2), and with params[2] != 0 the lane that writes y[t][r] also
-// writes binding 6 = binding 5 + y (a residual add).
+// FUSED (vk-fuse.cc): with params[0] != 0, x is computed from binding 1 as the op before the product would (1 RMSNorm
+// with the weight at binding 2, 2 RMSNorm without, 3 SiLU(binding 1) * binding 2), once per workgroup into shared
+// memory (at most STAGED elements for the pass's tokens), and the first row group's workgroups also store it at
+// binding 3 (16-byte aligned like binding 2); with params[2] != 0 the lane that writes y[t][r] also writes
+// binding 6 = binding 5 + y (a residual add).
 #version 450
 #include "common.glsl"
 #include "block-layouts.glsl"
@@ -23,7 +24,11 @@ layout(std430, binding = 2) readonly buffer A2 { vec4 a2[]; };
 layout(std430, binding = 3) writeonly buffer PreOut { vec4 pre_out[]; };
 layout(std430, binding = 5) readonly buffer Res { float res[]; };
 layout(std430, binding = 6) writeonly buffer Sum { float sum_out[]; };
-shared float red[NT * THREADS];  // per-subgroup partial sums of squares
+#define STAGED 6144u  // vk-fuse.cc kStagedMax
+// The pass's x as vec4s, token after token, with a pad vec4 after each block's 8 so that lanes reading
+// consecutive blocks hit different banks; then per-subgroup partial sums of squares.
+shared vec4 xs[STAGED / 4u + STAGED / 32u];
+shared float red[NT * THREADS];
 #endif
 
 #if defined(TYPE_Q4_0)
@@ -36,19 +41,13 @@ shared float red[NT * THREADS];  // per-subgroup partial sums of squares
 #define VECS 8u  // a block's 32 weights as vec4s, in x's order
 
 #ifdef FUSED
-uint pre_mode() { return uint(pc.params[0]); }
-
-// x[t] as vec4 c4 of its row (element index e4 = vec4 index into binding 1), transformed as the fused op would:
-// the formulas and rounding of rms-norm.comp and silu-mul.comp.
-vec4 x_in(uint e4, uint t, uint c4, uint xrow, float scale) {
+// Vec4 c4 of token t's x (vec4 index e4 into binding 1), as the fused op computes it: the formulas and rounding of
+// rms-norm.comp and silu-mul.comp.
+vec4 x_in(uint mode, uint e4, uint t, uint c4, uint xrow, float scale) {
   vec4 v = xv[e4];
-  uint mode = pre_mode();
-  if (mode == 1u || mode == 2u) {
-    precise vec4 n = v * scale;
-    return mode == 1u ? n * a2[pc.off[2] / 4u + c4] : n;
-  }
   if (mode == 3u) return v / (1.0 + exp(-v)) * a2[pc.off[2] / 4u + t * xrow + c4];
-  return v;
+  precise vec4 n = v * scale;
+  return mode == 1u ? n * a2[pc.off[2] / 4u + c4] : n;
 }
 #endif
 
@@ -58,36 +57,40 @@ void main() {
   uint t0 = (wg / groups) * NT, nt = min(NT, tokens - t0);
   uint x4 = pc.off[1] / 4u, xrow = cols / 4u;
 #ifdef FUSED
-  float scale[NT];
-  for (uint t = 0u; t < NT; t++) scale[t] = 1.0;
-  uint mode = pre_mode();
-  if (mode == 1u || mode == 2u) {
-    // Every workgroup sums the squares of its pass's rows of x (from L2) rather than wait for another's.
-    float ss[NT];
-    for (uint t = 0u; t < NT; t++) ss[t] = 0.0;
+  uint mode = uint(pc.params[0]), srow = xrow + xrow / 8u;
+  if (mode != 0u) {
+    float scale[NT];
+    for (uint t = 0u; t < NT; t++) scale[t] = 1.0;
+    if (mode != 3u) {
+      // Every workgroup sums the squares of its pass's rows of x (from L2) rather than wait for another's.
+      float ss[NT];
+      for (uint t = 0u; t < NT; t++) ss[t] = 0.0;
+      for (uint c4 = gl_LocalInvocationID.x; c4 < xrow; c4 += THREADS)
+        for (uint t = 0u; t < NT; t++) {
+          if (t >= nt) break;
+          vec4 v = xv[x4 + (t0 + t) * xrow + c4];
+          ss[t] += dot(v, v);
+        }
+      for (uint t = 0u; t < NT; t++) {
+        float s = subgroupAdd(ss[t]);
+        if (subgroupElect()) red[gl_SubgroupID * NT + t] = s;
+      }
+      barrier();
+      for (uint t = 0u; t < NT; t++) {
+        float total = 0.0;
+        for (uint i = 0u; i < gl_NumSubgroups; i++) total += red[i * NT + t];
+        scale[t] = 1.0 / sqrt(total / float(cols) + pc.params[1]);
+      }
+    }
+    bool store = wg % groups == 0u;
     for (uint c4 = gl_LocalInvocationID.x; c4 < xrow; c4 += THREADS)
       for (uint t = 0u; t < NT; t++) {
         if (t >= nt) break;
-        vec4 v = xv[x4 + (t0 + t) * xrow + c4];
-        ss[t] += dot(v, v);
+        vec4 v = x_in(mode, x4 + (t0 + t) * xrow + c4, t0 + t, c4, xrow, scale[t]);
+        xs[t * srow + c4 + c4 / 8u] = v;
+        if (store) pre_out[pc.off[3] / 4u + (t0 + t) * xrow + c4] = v;
       }
-    for (uint t = 0u; t < NT; t++) {
-      float s = subgroupAdd(ss[t]);
-      if (subgroupElect()) red[gl_SubgroupID * NT + t] = s;
-    }
     barrier();
-    for (uint t = 0u; t < NT; t++) {
-      float total = 0.0;
-      for (uint i = 0u; i < gl_NumSubgroups; i++) total += red[i * NT + t];
-      scale[t] = 1.0 / sqrt(total / float(cols) + pc.params[1]);
-    }
-  }
-  if (mode != 0u && wg % groups == 0u) {
-    for (uint c4 = gl_LocalInvocationID.x; c4 < xrow; c4 += THREADS)
-      for (uint t = 0u; t < NT; t++) {
-        if (t >= nt) break;
-        pre_out[pc.off[3] / 4u + (t0 + t) * xrow + c4] = x_in(x4 + (t0 + t) * xrow + c4, t0 + t, c4, xrow, scale[t]);
-      }
   }
 #endif
   for (uint r = gl_SubgroupID; r < ROWS; r += gl_NumSubgroups) {
@@ -120,10 +123,14 @@ void main() {
         uint xb = x4 + (t0 + t) * xrow + b * VECS;
         float s = 0.0;
 #ifdef FUSED
-        for (uint i = 0u; i < VECS; i++) s += dot(v[i], x_in(xb + i, t0 + t, b * VECS + i, xrow, scale[t]));
-#else
-        for (uint i = 0u; i < VECS; i++) s += dot(v[i], xv[xb + i]);
+        if (mode != 0u) {
+          uint sb = t * srow + b * (VECS + 1u);
+          for (uint i = 0u; i < VECS; i++) s += dot(v[i], xs[sb + i]);
+        } else
 #endif
+        {
+          for (uint i = 0u; i < VECS; i++) s += dot(v[i], xv[xb + i]);
+        }
         acc[t] += d * s;
       }
     }
