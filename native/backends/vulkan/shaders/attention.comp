@@ -54,7 +54,7 @@ vec4 kv4(bool is_v, bool whole, uint word0, uint row, uint d4, uint hd) {
 #endif
   }
   vec4 r = vec4(0.0);
-  for (uint c = 0u; c < 4u; c++)
+  [[unroll]] for (uint c = 0u; c < 4u; c++)
     if (4u * d4 + c < hd) r[c] = kv_one(is_v, word0, row * hd + 4u * d4 + c);
   return r;
 }
@@ -72,7 +72,7 @@ void main() {
   uint g = tid / d4s, d4 = tid % d4s;
   for (uint d = tid; d < d4s; d += THREADS) {
     vec4 qv4 = vec4(0.0);
-    for (uint c = 0u; c < 4u; c++)
+    [[unroll]] for (uint c = 0u; c < 4u; c++)
       if (4u * d + c < hd) qv4[c] = qv[pc.off[0] + wg * hd + 4u * d + c];
     qs[d] = qv4;
   }
@@ -84,8 +84,15 @@ void main() {
     uint p = start + tid;
     float s = uintBitsToFloat(0xFF800000u);
     if (p < n_kv) {
+      // Four reads in flight at a time rather than one.
       vec4 dot4 = vec4(0.0);
-      for (uint i = 0u; i < d4s; i++) dot4 += qs[i] * kv4(false, whole, pc.off[1], kv_row0 + p, i, hd);
+      uint i = 0u;
+      for (; i + 4u <= d4s; i += 4u) {
+        vec4 k0 = kv4(false, whole, pc.off[1], kv_row0 + p, i, hd), k1 = kv4(false, whole, pc.off[1], kv_row0 + p, i + 1u, hd);
+        vec4 k2 = kv4(false, whole, pc.off[1], kv_row0 + p, i + 2u, hd), k3 = kv4(false, whole, pc.off[1], kv_row0 + p, i + 3u, hd);
+        dot4 += qs[i] * k0 + qs[i + 1u] * k1 + qs[i + 2u] * k2 + qs[i + 3u] * k3;
+      }
+      for (; i < d4s; i++) dot4 += qs[i] * kv4(false, whole, pc.off[1], kv_row0 + p, i, hd);
       s = (dot4.x + dot4.y + dot4.z + dot4.w) * pc.params[0];
     }
     float m_new = max(m, workgroup_max(s));
@@ -105,7 +112,7 @@ void main() {
     vec4 sum = part[tid];
     for (uint k = 1u; k < groups; k++) sum += part[k * d4s + tid];
     sum /= l;
-    for (uint c = 0u; c < 4u; c++)
+    [[unroll]] for (uint c = 0u; c < 4u; c++)
       if (4u * tid + c < hd) o[pc.off[DST] + wg * hd + 4u * tid + c] = sum[c];
   }
 }

@@ -4,6 +4,7 @@
 
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_EXT_control_flow_attributes : require
 
 // off: operand offsets in 4-byte words by binding (src0..src3, dst, then the extra operands of fused
 // dispatches); ne: the op's sizes; params: scalars.

@@ -38,7 +38,7 @@ void main() {
   bool x_vec4 = cols % 4u == 0u && pc.off[1] % 4u == 0u;
 
   vec4 acc[BM / TR];  // acc[i][j]: row tr + TR * i, token tt + TT * j
-  for (uint i = 0u; i < BM / TR; i++) acc[i] = vec4(0.0);
+  [[unroll]] for (uint i = 0u; i < BM / TR; i++) acc[i] = vec4(0.0);
 
   for (uint k0 = 0u; k0 < cols; k0 += BK) {
     if (tid < BM) {
@@ -48,9 +48,9 @@ void main() {
       if (r0 + tid < rows) {
         chunk_values(pc.off[0] * 4u + (r0 + tid) * rbytes, c, cols, v);
       } else {
-        for (uint j = 0u; j < 32u; j++) v[j] = 0.0;
+        [[unroll]] for (uint j = 0u; j < 32u; j++) v[j] = 0.0;
       }
-      for (uint j = 0u; j < 8u; j++) ws[tid * (STRIDE / 4u) + j] = vec4(v[4u * j], v[4u * j + 1u], v[4u * j + 2u], v[4u * j + 3u]);
+      [[unroll]] for (uint j = 0u; j < 8u; j++) ws[tid * (STRIDE / 4u) + j] = vec4(v[4u * j], v[4u * j + 1u], v[4u * j + 2u], v[4u * j + 3u]);
     } else {
       // x: BN tokens x BK columns as vec4s, 8 per token row, consecutive threads along the row.
       for (uint e = tid - BM; e < BN * BK / 4u; e += THREADS - BM) {
@@ -61,7 +61,7 @@ void main() {
           if (x_vec4) {
             xv_ = xv4[base / 4u];
           } else {
-            for (uint c = 0u; c < 4u; c++)
+            [[unroll]] for (uint c = 0u; c < 4u; c++)
               if (k + c < cols) xv_[c] = xv[base + c];
           }
         }
@@ -69,19 +69,19 @@ void main() {
       }
     }
     barrier();
-    for (uint k4 = 0u; k4 < BK / 4u; k4++) {
+    [[unroll]] for (uint k4 = 0u; k4 < BK / 4u; k4++) {
       vec4 w[BM / TR], x[BN / TT];
-      for (uint i = 0u; i < BM / TR; i++) w[i] = ws[(tr + TR * i) * (STRIDE / 4u) + k4];
-      for (uint j = 0u; j < BN / TT; j++) x[j] = xs[(tt + TT * j) * (STRIDE / 4u) + k4];
-      for (uint i = 0u; i < BM / TR; i++)
-        for (uint j = 0u; j < BN / TT; j++) acc[i][j] += dot(w[i], x[j]);
+      [[unroll]] for (uint i = 0u; i < BM / TR; i++) w[i] = ws[(tr + TR * i) * (STRIDE / 4u) + k4];
+      [[unroll]] for (uint j = 0u; j < BN / TT; j++) x[j] = xs[(tt + TT * j) * (STRIDE / 4u) + k4];
+      [[unroll]] for (uint i = 0u; i < BM / TR; i++)
+        [[unroll]] for (uint j = 0u; j < BN / TT; j++) acc[i][j] += dot(w[i], x[j]);
     }
     barrier();
   }
-  for (uint j = 0u; j < BN / TT; j++) {
+  [[unroll]] for (uint j = 0u; j < BN / TT; j++) {
     uint t = t0 + tt + TT * j;
-    if (t >= tokens) break;
-    for (uint i = 0u; i < BM / TR; i++) {
+    if (t >= tokens) continue;
+    [[unroll]] for (uint i = 0u; i < BM / TR; i++) {
       uint r = r0 + tr + TR * i;
       if (r < rows) y[pc.off[DST] + t * rows + r] = acc[i][j];
     }

@@ -2,6 +2,8 @@
 // Workgroup i covers ROWS rows of token pass i / row groups. Each subgroup takes one row at a time, its lanes whole
 // 32-element blocks read as 32-bit words and decoded once for all the pass's tokens, x read as vec4; sums are
 // reduced with subgroupAdd: no barriers. x must start on a 16-byte boundary (vk-ops.cc picks matmul.comp otherwise).
+// Loops over tokens and a block's words have constant trip counts and are unrolled, so that acc[], v[] and scale[]
+// are indexed by constants and can stay in registers.
 // FUSED (vk-fuse.cc): with params[0] != 0, x is computed from binding 1 as the op before the product would (1 RMSNorm
 // with the weight at binding 2, 2 RMSNorm without, 3 SiLU(binding 1) * binding 2), once per workgroup into shared
 // memory (at most STAGED elements for the pass's tokens), and the first row group's workgroups also store it at
@@ -60,23 +62,23 @@ void main() {
   uint mode = uint(pc.params[0]), srow = xrow + xrow / 8u;
   if (mode != 0u) {
     float scale[NT];
-    for (uint t = 0u; t < NT; t++) scale[t] = 1.0;
+    [[unroll]] for (uint t = 0u; t < NT; t++) scale[t] = 1.0;
     if (mode != 3u) {
       // Every workgroup sums the squares of its pass's rows of x (from L2) rather than wait for another's.
       float ss[NT];
-      for (uint t = 0u; t < NT; t++) ss[t] = 0.0;
+      [[unroll]] for (uint t = 0u; t < NT; t++) ss[t] = 0.0;
       for (uint c4 = gl_LocalInvocationID.x; c4 < xrow; c4 += THREADS)
-        for (uint t = 0u; t < NT; t++) {
-          if (t >= nt) break;
+        [[unroll]] for (uint t = 0u; t < NT; t++) {
+          if (t >= nt) continue;
           vec4 v = xv[x4 + (t0 + t) * xrow + c4];
           ss[t] += dot(v, v);
         }
-      for (uint t = 0u; t < NT; t++) {
+      [[unroll]] for (uint t = 0u; t < NT; t++) {
         float s = subgroupAdd(ss[t]);
         if (subgroupElect()) red[gl_SubgroupID * NT + t] = s;
       }
       barrier();
-      for (uint t = 0u; t < NT; t++) {
+      [[unroll]] for (uint t = 0u; t < NT; t++) {
         float total = 0.0;
         for (uint i = 0u; i < gl_NumSubgroups; i++) total += red[i * NT + t];
         scale[t] = 1.0 / sqrt(total / float(cols) + pc.params[1]);
@@ -84,8 +86,8 @@ void main() {
     }
     bool store = wg % groups == 0u;
     for (uint c4 = gl_LocalInvocationID.x; c4 < xrow; c4 += THREADS)
-      for (uint t = 0u; t < NT; t++) {
-        if (t >= nt) break;
+      [[unroll]] for (uint t = 0u; t < NT; t++) {
+        if (t >= nt) continue;
         vec4 v = x_in(mode, x4 + (t0 + t) * xrow + c4, t0 + t, c4, xrow, scale[t]);
         xs[t * srow + c4 + c4 / 8u] = v;
         if (store) pre_out[pc.off[3] / 4u + (t0 + t) * xrow + c4] = v;
@@ -98,7 +100,7 @@ void main() {
     if (row >= rows) break;  // uniform across the subgroup
     uint row0 = pc.off[0] * 4u + row * blocks * BYTES;
     float acc[NT];
-    for (uint t = 0u; t < NT; t++) acc[t] = 0.0;
+    [[unroll]] for (uint t = 0u; t < NT; t++) acc[t] = 0.0;
     for (uint b = gl_SubgroupInvocationID; b < blocks; b += gl_SubgroupSize) {
       // Blocks start on even bytes: the scale sits in the low or the high half of the first word.
       uint at = row0 + b * BYTES, w = at >> 2;
@@ -106,7 +108,7 @@ void main() {
       uint prev = wq[w];
       float d = unpackHalf2x16(high ? prev >> 16 : prev).x;
       vec4 v[VECS];
-      for (uint i = 0u; i < QWORDS; i++) {
+      [[unroll]] for (uint i = 0u; i < QWORDS; i++) {
         uint next = wq[w + 1u + i];
         uint q = high ? next : (prev >> 16) | (next << 16);
         prev = next;
@@ -118,24 +120,24 @@ void main() {
         v[i] = vec4(bitfieldExtract(s, 0, 8), bitfieldExtract(s, 8, 8), bitfieldExtract(s, 16, 8), bitfieldExtract(s, 24, 8));
 #endif
       }
-      for (uint t = 0u; t < NT; t++) {
-        if (t >= nt) break;
+      [[unroll]] for (uint t = 0u; t < NT; t++) {
+        if (t >= nt) continue;
         uint xb = x4 + (t0 + t) * xrow + b * VECS;
         float s = 0.0;
 #ifdef FUSED
         if (mode != 0u) {
           uint sb = t * srow + b * (VECS + 1u);
-          for (uint i = 0u; i < VECS; i++) s += dot(v[i], xs[sb + i]);
+          [[unroll]] for (uint i = 0u; i < VECS; i++) s += dot(v[i], xs[sb + i]);
         } else
 #endif
         {
-          for (uint i = 0u; i < VECS; i++) s += dot(v[i], xv[xb + i]);
+          [[unroll]] for (uint i = 0u; i < VECS; i++) s += dot(v[i], xv[xb + i]);
         }
         acc[t] += d * s;
       }
     }
-    for (uint t = 0u; t < NT; t++) {
-      if (t >= nt) break;
+    [[unroll]] for (uint t = 0u; t < NT; t++) {
+      if (t >= nt) continue;
       float sum = subgroupAdd(acc[t]);
       if (subgroupElect()) {
         uint o = (t0 + t) * rows + row;
