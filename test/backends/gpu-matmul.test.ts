@@ -49,7 +49,7 @@ for (const be of p.backends.filter((x) => x.name !== 'cpu')) {
     // cases on CUDA only: the float64 reference and lavapipe would be slow in CI).
     const cases: Array<[number, number, number]> = [
       [37, 256, 1], [130, 512, 2], [37, 2304, 3], [130, 512, 4], [37, 256, 5], [37, 256, 8], [130, 512, 9], [37, 256, 16], [130, 768, 17],
-      [37, 256, 33], [130, 512, 64], [37, 256, 65], [130, 512, 130],
+      [37, 256, 33], [130, 512, 64], [37, 256, 65], [130, 512, 130], [2200, 256, 3],
     ];
     if (be.name === 'cuda') cases.push([2200, 512, 300], [257, 1024, 512], [4352, 256, 256]);
     for (const f of formats) {

@@ -11,8 +11,6 @@ namespace {
 
 // Where vk-ops.cc sends a product of this many tokens to matvec.comp (one pass of up to 8 tokens).
 constexpr int64_t kMaxTokens = 8;
-// The most elements of x (all tokens) matvec.comp computes into shared memory when it fuses the op before it.
-constexpr int64_t kStagedMax = 6144;
 
 struct Region {
   qinfer_buffer *b = nullptr;
@@ -58,7 +56,7 @@ int plan_fused(const qinfer_op *ops, int n, int i, Dispatch *out) {
   Region in = x, a2, pre_out;  // what the prologue reads and writes instead of x
   float mode = 0;
   // Too large to stage: the op before runs alone, and the product may still take the add after it.
-  if (pre && cols * tokens > kStagedMax) return 0;
+  if (pre && cols * tokens > kMatvecStagedMax) return 0;
   if (pre) {
     Dispatch check;
     if (plan_op(*pre, &check) != QINFER_OK) return 0;

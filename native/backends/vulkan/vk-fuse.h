@@ -1,8 +1,9 @@
 // Fusion of op sequences of a decode step into single dispatches, checked so that the fused shader computes what the
 // ops compute one after another: the operands it reads are never written by it, except where one invocation reads
 // and then writes the same element.
-//   RMS_NORM or SILU_MUL (its output at most 6144 floats), then a Q4_0/Q8_0 product of its output (1-8 tokens), then
-//   an ADD_F32 of the product and a residual (each part optional, at least two): one matvec.comp dispatch (FUSED).
+//   RMS_NORM or SILU_MUL (its output at most kMatvecStagedMax floats), then a Q4_0/Q8_0 product of its output
+//   (1-8 tokens), then an ADD_F32 of the product and a residual (each part optional, at least two): one matvec.comp
+//   dispatch (FUSED).
 #pragma once
 
 #include "vk-ops.h"

@@ -1,6 +1,7 @@
 // Op planning for the Vulkan backend: bounds and alignment checks, then the shader variant, push constants and launch size.
 #include "vk-ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -106,9 +107,14 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
         out->shader = matmul_tiled_shader(op.type);
         out->workgroups = (n1 + kTile - 1) / kTile * ((out->pc.ne[2] + kTile - 1) / kTile);
       } else if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {
-        // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, 4 rows and up to 8 tokens per workgroup.
+        // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, up to 8 tokens per pass, rows per workgroup (a multiple
+        // of 4, at most 64) for about 512 workgroups a pass, so that each workgroup's copy of x serves many rows.
         out->shader = op.type == QINFER_TYPE_Q4_0 ? shaders::MATVEC_Q4_0 : shaders::MATVEC_Q8_0;
-        out->workgroups = (n1 + 3) / 4 * ((out->pc.ne[2] + 7) / 8);
+        const uint64_t per_wg = std::min<uint64_t>(64, std::max<uint64_t>(4, ((n1 + 511) / 512 + 3) / 4 * 4));
+        const uint64_t pass = std::min<uint64_t>(8, out->pc.ne[2]);
+        out->pc.ne[3] = uint32_t(per_wg);
+        out->pc.params[3] = int64_t(pass * n0) <= kMatvecStagedMax ? 1.0f : 0.0f;
+        out->workgroups = (n1 + per_wg - 1) / per_wg * ((out->pc.ne[2] + 7) / 8);
       }
       break;
     }

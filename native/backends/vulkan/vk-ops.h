@@ -27,6 +27,9 @@ struct Dispatch {
   uint64_t workgroups;  // folded into x/y by the context
 };
 
+// matvec.comp copies a pass's x (up to 8 tokens) into shared memory when it has at most this many elements.
+constexpr int64_t kMatvecStagedMax = 6144;
+
 bool supports_op(int32_t op, int32_t type);
 
 // Fills `out` for `op`; on failure returns a qinfer_status and sets the module's last error.
