@@ -110,7 +110,10 @@ case "${1:-}" in
           for t in $types; do
             m=/tmp/$shape-$t.gguf
             bench "$shape-$t-vulkan" "$m" vulkan "$args"
-            [ "$t" = q4_0 ] && bench "$shape-$t-vulkan-nofuse" "$m" vulkan "$args" QINFER_VULKAN_FUSE=0
+            if [ "$shape-$t" = tinyllama-q4_0 ]; then
+              bench "$shape-$t-vulkan-nofuse" "$m" vulkan "$args" QINFER_VULKAN_FUSE=0
+              bench "$shape-$t-vulkan-nocoopmat" "$m" vulkan "$args" QINFER_VULKAN_COOPMAT=0
+            fi
             bench "$shape-$t-cuda" "$m" cuda "$args"
             [ -n "$peer" ] && bench "$shape-$t-llama.cpp-vulkan" "$m" llama.cpp "-p 512 -n 128 -r 3"
           done

@@ -68,6 +68,21 @@ std::string Context::init() {
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
+  // matmul-coopmat.comp's 4 subgroups of a 128-thread workgroup need 32-lane subgroups. QINFER_VULKAN_COOPMAT=0
+  // keeps batched products on the shader cores (matmul-tiled.comp, F32 activations).
+  const char *coopmat_env = std::getenv("QINFER_VULKAN_COOPMAT");
+  coopmat_ = caps_.coopmat_f16_nv && caps_.subgroup_size == 32 && !(coopmat_env && std::strcmp(coopmat_env, "0") == 0);
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceShaderFloat16Int8Features f16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+  const char *coop_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  if (coopmat_) {
+    coop.cooperativeMatrix = VK_TRUE;
+    f16.shaderFloat16 = VK_TRUE;
+    coop.pNext = &f16;
+    dci.pNext = &coop;
+    dci.enabledExtensionCount = 1;
+    dci.ppEnabledExtensionNames = &coop_ext;
+  }
   if (VkResult r = api.vkCreateDevice(caps_.physical, &dci, nullptr, &device_)) return "vkCreateDevice failed: " + result_text(r);
   api.vkGetDeviceQueue(device_, caps_.compute_queue_family, 0, &queue_);
 

@@ -41,6 +41,8 @@ class Context {
   // Resubmits the kept recording when it was made from exactly `ops` (status in *status); false otherwise.
   bool replay(const qinfer_op *ops, int n, int *status);
   int synchronize();
+  // Batched products of quantized weights may run on the matrix units (matmul-coopmat.comp).
+  bool coopmat() const { return coopmat_; }
 
  private:
   struct Submission {
@@ -84,6 +86,7 @@ class Context {
   std::mutex mu_;
   DeviceCaps caps_;
   int index_;
+  bool coopmat_ = false;
   bool unified_ = false;  // device memory is host memory (lavapipe, integrated GPUs): map instead of staging
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;

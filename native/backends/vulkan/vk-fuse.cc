@@ -39,7 +39,7 @@ bool bind(Dispatch *d, int binding, const Region &r) {
 
 }  // namespace
 
-int plan_fused(const qinfer_op *ops, int n, int i, Dispatch *out) {
+int plan_fused(const qinfer_op *ops, int n, int i, bool coopmat, Dispatch *out) {
   int j = i;
   const qinfer_op *pre = nullptr;
   if ((ops[i].op == QINFER_OP_RMS_NORM || ops[i].op == QINFER_OP_SILU_MUL) && i + 1 < n) pre = &ops[i], j = i + 1;
@@ -50,7 +50,7 @@ int plan_fused(const qinfer_op *ops, int n, int i, Dispatch *out) {
   if (tokens < 1 || tokens > kMaxTokens) return 0;
   // The product's own checks (bounds, offsets, sizes) and launch size; every op fused is checked the same way.
   Dispatch d;
-  if (plan_op(m, &d) != QINFER_OK || d.shader != (m.type == QINFER_TYPE_Q4_0 ? shaders::MATVEC_Q4_0 : shaders::MATVEC_Q8_0)) return 0;
+  if (plan_op(m, coopmat, &d) != QINFER_OK || d.shader != (m.type == QINFER_TYPE_Q4_0 ? shaders::MATVEC_Q4_0 : shaders::MATVEC_Q8_0)) return 0;
   const Region w = src_of(m, 0, module::row_bytes(m.type, cols) * uint64_t(rows)), x = src_of(m, 1, uint64_t(cols * tokens) * 4),
                y = dst_of(m, uint64_t(rows * tokens) * 4);
   Region in = x, a2, pre_out;  // what the prologue reads and writes instead of x
@@ -59,7 +59,7 @@ int plan_fused(const qinfer_op *ops, int n, int i, Dispatch *out) {
   if (pre && cols * tokens > kMatvecStagedMax) return 0;
   if (pre) {
     Dispatch check;
-    if (plan_op(*pre, &check) != QINFER_OK) return 0;
+    if (plan_op(*pre, coopmat, &check) != QINFER_OK) return 0;
     pre_out = dst_of(*pre, uint64_t(cols * tokens) * 4);
     if (!same(pre_out, x)) return 0;
     in = src_of(*pre, 0, uint64_t(cols * tokens) * 4);
@@ -84,7 +84,7 @@ int plan_fused(const qinfer_op *ops, int n, int i, Dispatch *out) {
     auto starts_at_y = [&](int k) { return a.src[k] == y.b && a.src_offset[k] == y.off; };
     const int ri = starts_at_y(1) ? 0 : starts_at_y(0) ? 1 : -1;
     Dispatch check;
-    if (ri >= 0 && plan_op(a, &check) == QINFER_OK) {
+    if (ri >= 0 && plan_op(a, coopmat, &check) == QINFER_OK) {
       res = src_of(a, ri, len), sum = dst_of(a, len);
       // sum may be res itself (each element read, then written, by one invocation), nothing else read or written.
       const bool sum_ok = disjoint(sum, {in, a2, w, pre_out, y}) && (same(sum, res) || disjoint(sum, {res}));

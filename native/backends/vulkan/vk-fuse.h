@@ -11,6 +11,6 @@
 namespace qinfer::vk {
 
 // Plans ops[i..] as one fused dispatch in *out; returns how many ops it covers (0: none, plan ops[i] alone).
-int plan_fused(const qinfer_op *ops, int n, int i, Dispatch *out);
+int plan_fused(const qinfer_op *ops, int n, int i, bool coopmat, Dispatch *out);
 
 }  // namespace qinfer::vk

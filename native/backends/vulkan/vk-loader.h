@@ -77,6 +77,8 @@ struct Api {
   PFN_vkEnumerateInstanceExtensionProperties vkEnumerateInstanceExtensionProperties = nullptr;
   PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT = nullptr;
   PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT = nullptr;
+  // Null where the loader or no driver knows VK_NV_cooperative_matrix.
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV vkGetPhysicalDeviceCooperativeMatrixPropertiesNV = nullptr;
 #define QINFER_VK_DECLARE(name) PFN_##name name = nullptr;
   QINFER_VK_INSTANCE_FUNCS(QINFER_VK_DECLARE)
   QINFER_VK_DEVICE_FUNCS(QINFER_VK_DECLARE)

@@ -25,6 +25,8 @@ constexpr int32_t kWeightTypes[] = {QINFER_TYPE_F32,  QINFER_TYPE_F16,  QINFER_T
                                     QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q8_0, QINFER_TYPE_Q2_K,  QINFER_TYPE_Q3_K,
                                     QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K, QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS};
 constexpr int kWeightTypeCount = int(sizeof kWeightTypes / sizeof kWeightTypes[0]);
+static_assert(shaders::MATMUL_COOPMAT_Q4_0 + kWeightTypeCount - 3 == shaders::MATMUL_F32,
+              "shaders.cmake lists matmul_coopmat_<type> for kWeightTypes past F32, F16, BF16, just before matmul_f32");
 static_assert(shaders::GET_ROWS_F32 == shaders::MATMUL_F32 + 1 && shaders::MATMUL_TILED_F32 == shaders::MATMUL_F32 + 2 &&
                   shaders::MATMUL_F16 == shaders::MATMUL_F32 + 3 &&
                   shaders::COUNT == shaders::MATMUL_F32 + 3 * kWeightTypeCount,
@@ -47,6 +49,11 @@ shaders::Id matmul_tiled_shader(int32_t type) { return shaders::Id(shaders::MATM
 constexpr uint32_t kTiledMinTokens = 9;
 constexpr uint32_t kTile = 64;
 bool float_weights(int32_t type) { return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16 || type == QINFER_TYPE_BF16; }
+// Quantized weights (weight_index 3 and up) from this many tokens run on the matrix units where the device has them
+// (matmul-coopmat.comp, x rounded to f16). From 5 tokens as on CUDA: a sequence's prompt then takes the same path
+// whether it comes alone or batched with others, and its results do not depend on the batch.
+constexpr uint32_t kCoopmatMinTokens = 5;
+shaders::Id matmul_coopmat_shader(int32_t type) { return shaders::Id(shaders::MATMUL_COOPMAT_Q4_0 + weight_index(type) - 3); }
 
 }  // namespace
 
@@ -69,7 +76,7 @@ bool supports_op(int32_t op, int32_t type) {
   }
 }
 
-int plan_op(const qinfer_op &op, Dispatch *out) {
+int plan_op(const qinfer_op &op, bool coopmat, Dispatch *out) {
   if (!supports_op(op.op, op.type))
     return fail(QINFER_E_UNSUPPORTED, "op " + std::to_string(op.op) + " with type " + std::to_string(op.type) +
                                           " is not implemented by the Vulkan backend");
@@ -103,7 +110,10 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.op == QINFER_OP_MATVEC) out->pc.ne[2] = 1;
       out->shader = op.op == QINFER_OP_GET_ROWS ? get_rows_shader(op.type) : matmul_shader(op.type);
       out->workgroups = op.op == QINFER_OP_GET_ROWS ? n2 : n1 * out->pc.ne[2];
-      if (op.op != QINFER_OP_GET_ROWS && (out->pc.ne[2] >= kTiledMinTokens || float_weights(op.type))) {
+      if (op.op != QINFER_OP_GET_ROWS && coopmat && !float_weights(op.type) && out->pc.ne[2] >= kCoopmatMinTokens) {
+        out->shader = matmul_coopmat_shader(op.type);
+        out->workgroups = (n1 + kTile - 1) / kTile * ((out->pc.ne[2] + kTile - 1) / kTile);
+      } else if (op.op != QINFER_OP_GET_ROWS && (out->pc.ne[2] >= kTiledMinTokens || float_weights(op.type))) {
         out->shader = matmul_tiled_shader(op.type);
         out->workgroups = (n1 + kTile - 1) / kTile * ((out->pc.ne[2] + kTile - 1) / kTile);
       } else if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {

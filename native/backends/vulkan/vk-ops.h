@@ -32,7 +32,8 @@ constexpr int64_t kMatvecStagedMax = 6144;
 
 bool supports_op(int32_t op, int32_t type);
 
-// Fills `out` for `op`; on failure returns a qinfer_status and sets the module's last error.
-int plan_op(const qinfer_op &op, Dispatch *out);
+// Fills `out` for `op`; `coopmat`: the device runs matmul-coopmat.comp (Context::coopmat()). On failure returns a
+// qinfer_status and sets the module's last error.
+int plan_op(const qinfer_op &op, bool coopmat, Dispatch *out);
 
 }  // namespace qinfer::vk

@@ -145,9 +145,9 @@ int vk_compute(int device, const qinfer_op *ops, int n_ops) {
   dispatches.reserve(size_t(n_ops > 0 ? n_ops : 0));
   for (int i = 0; i < n_ops;) {
     Dispatch d;
-    int used = fuse_enabled() ? plan_fused(ops, n_ops, i, &d) : 0;
+    int used = fuse_enabled() ? plan_fused(ops, n_ops, i, c->coopmat(), &d) : 0;
     if (used == 0) {
-      if (int st = plan_op(ops[i], &d)) return st;
+      if (int st = plan_op(ops[i], c->coopmat(), &d)) return st;
       used = 1;
     }
     for (qinfer_buffer *b : d.buffers)

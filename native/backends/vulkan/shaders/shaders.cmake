@@ -15,6 +15,11 @@ qinfer_vulkan_shader(matvec_q4_0 matvec.comp TYPE_Q4_0=1)
 qinfer_vulkan_shader(matvec_q8_0 matvec.comp TYPE_Q8_0=1)
 qinfer_vulkan_shader(matvec_fused_q4_0 matvec.comp TYPE_Q4_0=1 FUSED=1)
 qinfer_vulkan_shader(matvec_fused_q8_0 matvec.comp TYPE_Q8_0=1 FUSED=1)
+# Batched products on the matrix units (VK_NV_cooperative_matrix) of the quantized formats, in vk-ops.cc's order.
+foreach(type q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs)
+  string(TOUPPER ${type} upper)
+  qinfer_vulkan_shader(matmul_coopmat_${type} matmul-coopmat.comp TYPE_${upper}=1)
+endforeach()
 # Matrix products (per token and tiled) and row lookups of every weight format: one variant of each source per format.
 foreach(type f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs)
   string(TOUPPER ${type} upper)
