@@ -1,10 +1,10 @@
 // Batched products of a quantized weight format (TYPE_*, dequant.glsl) on the device's matrix units through
 // VK_NV_cooperative_matrix: y[t][r] = dot(W row r, x[t]); ne: cols, rows, tokens. Used only where the device lists
 // 16x16x16 f16 x f16 -> f32 subgroup products (vk-caps.h coopmat_f16_nv). Workgroup i computes a tile of BM rows x
-// BN tokens (row tile i % row tiles): each pass over BK = 32 columns, half the threads dequantize the tile's weights
-// (a 32-element chunk each) and the other half the tokens' x, both rounded to f16 into shared memory; then each of
-// the 4 subgroups multiplies a 32 x 32 quarter of the tile as 2 x 2 16 x 16 blocks accumulated in f32. The f32 tile
-// goes through shared memory to y, whose rows need not be aligned.
+// BN tokens (row tile i % row tiles): each pass over BK = 64 columns, every thread dequantizes one 32-element chunk
+// of the tile's weights and copies 32 of the tokens' x, both rounded to f16 into shared memory; then each of the 4
+// subgroups multiplies a 32 x 32 quarter of the tile as 2 x 2 16 x 16 blocks accumulated in f32. The f32 tile goes
+// through shared memory to y, whose rows need not be aligned. 36 KiB of shared memory.
 #version 450
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -14,7 +14,7 @@
 #define THREADS 128u
 #define BM 64u
 #define BN 64u
-#define BK 32u
+#define BK 64u
 #define LDS (BK + 8u)  // f16 row stride in shared memory: whole 16-byte rows, spread over the banks
 #define LDO (BM + 4u)  // f32 stride of the result tile, token-major
 layout(local_size_x = THREADS) in;
@@ -43,21 +43,22 @@ void main() {
     [[unroll]] for (uint j = 0u; j < 2u; j++) acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
 
   for (uint k0 = 0u; k0 < cols; k0 += BK) {
-    if (tid < BM) {
+    {
+      // Weights: chunk tid % 2 of this pass for tile row tid / 2 (zeros past the matrix).
+      uint r = tid / 2u, c = k0 / 32u + tid % 2u;
       float v[32];
-      if (r0 + tid < rows) {
-        chunk_values(pc.off[0] * 4u + (r0 + tid) * rbytes, k0 / 32u, cols, v);
+      if (r0 + r < rows && 32u * c < cols) {
+        chunk_values(pc.off[0] * 4u + (r0 + r) * rbytes, c, cols, v);
       } else {
         [[unroll]] for (uint j = 0u; j < 32u; j++) v[j] = 0.0;
       }
-      [[unroll]] for (uint j = 0u; j < 32u; j++) ws[tid * LDS + j] = float16_t(v[j]);
-    } else {
-      // x: BN tokens x BK columns, consecutive threads along a token's row (columns are whole blocks of 32).
-      for (uint e = tid - BM; e < BN * BK; e += THREADS - BM) {
-        uint t = e / BK, k = e % BK;
-        float xv_ = t0 + t < tokens ? xv[pc.off[1] + (t0 + t) * cols + k0 + k] : 0.0;
-        xs[t * LDS + k] = float16_t(xv_);
-      }
+      [[unroll]] for (uint j = 0u; j < 32u; j++) ws[r * LDS + 32u * (tid % 2u) + j] = float16_t(v[j]);
+    }
+    // x: BN tokens x BK columns, consecutive threads along a token's row.
+    for (uint e = tid; e < BN * BK; e += THREADS) {
+      uint t = e / BK, k = k0 + e % BK;
+      float xv_ = t0 + t < tokens && k < cols ? xv[pc.off[1] + (t0 + t) * cols + k] : 0.0;
+      xs[t * LDS + e % BK] = float16_t(xv_);
     }
     barrier();
     [[unroll]] for (uint kk = 0u; kk < BK; kk += 16u) {
