@@ -2,6 +2,7 @@
 #include "vk-context.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -40,6 +41,21 @@ void leading_barrier(VkCommandBuffer cmd) {
 // Device writes become visible to the host once the fence is waited on.
 void trailing_barrier(VkCommandBuffer cmd) {
   barrier(cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+}
+
+// On a GPU, polls the fence for up to kSpinNs before sleeping in vkWaitForFences: a decode step is short against
+// the wake-up from a sleeping wait (CUDA's default synchronization spins too). A CPU device (lavapipe) needs the
+// cores the poll would take.
+constexpr uint64_t kSpinNs = 20ull * 1000 * 1000;
+
+VkResult wait_fence(VkDevice device, VkFence fence, bool spin) {
+  const auto start = std::chrono::steady_clock::now();
+  while (spin) {
+    VkResult r = api.vkGetFenceStatus(device, fence);
+    if (r != VK_NOT_READY) return r;
+    if (uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count()) > kSpinNs) break;
+  }
+  return api.vkWaitForFences(device, 1, &fence, VK_TRUE, kFenceTimeoutNs);
 }
 
 }  // namespace
@@ -247,7 +263,7 @@ int Context::queue(VkCommandBuffer cmd, VkDescriptorPool pool, bool reusable) {
 int Context::drain() {
   int status = QINFER_OK;
   for (Submission &s : in_flight_) {
-    VkResult r = api.vkWaitForFences(device_, 1, &s.fence, VK_TRUE, kFenceTimeoutNs);
+    VkResult r = wait_fence(device_, s.fence, caps_.props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU);
     if (r != VK_SUCCESS && status == QINFER_OK)
       status = fail_vk(r, r == VK_TIMEOUT ? "the Vulkan device did not finish within 120 s" : "vkWaitForFences");
     // After a timeout the device is in an unknown state: wait for it before freeing.

@@ -66,6 +66,7 @@ namespace qinfer::vk {
   X(vkCreateFence)                  \
   X(vkDestroyFence)                 \
   X(vkWaitForFences)                \
+  X(vkGetFenceStatus)               \
   X(vkQueueSubmit)                  \
   X(vkDeviceWaitIdle)
 
