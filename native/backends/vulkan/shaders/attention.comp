@@ -101,8 +101,18 @@ void main() {
     l = l * corr + workgroup_sum(e[tid]);  // its barriers also publish e[]
     acc *= corr;
     uint n = min(THREADS, n_kv - start);
-    if (g < groups)
-      for (uint j = g; j < n; j += groups) acc += e[j] * kv4(true, whole, pc.off[2], kv_row0 + start + j, d4, hd);
+    if (g < groups) {
+      // Four V rows in flight at a time.
+      uint j = g;
+      for (; j + 3u * groups < n; j += 4u * groups) {
+        vec4 v0 = kv4(true, whole, pc.off[2], kv_row0 + start + j, d4, hd);
+        vec4 v1 = kv4(true, whole, pc.off[2], kv_row0 + start + j + groups, d4, hd);
+        vec4 v2 = kv4(true, whole, pc.off[2], kv_row0 + start + j + 2u * groups, d4, hd);
+        vec4 v3 = kv4(true, whole, pc.off[2], kv_row0 + start + j + 3u * groups, d4, hd);
+        acc += e[j] * v0 + e[j + groups] * v1 + e[j + 2u * groups] * v2 + e[j + 3u * groups] * v3;
+      }
+      for (; j < n; j += groups) acc += e[j] * kv4(true, whole, pc.off[2], kv_row0 + start + j, d4, hd);
+    }
     m = m_new;
     barrier();  // e[] is rewritten by the next tile
   }
