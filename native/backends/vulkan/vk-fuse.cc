@@ -37,9 +37,61 @@ bool bind(Dispatch *d, int binding, const Region &r) {
   return true;
 }
 
-}  // namespace
+int plan_rope(const qinfer_op *ops, int n, int i, bool coopmat, Dispatch *out) {
+  const qinfer_op &r = ops[i];
+  Dispatch d;
+  if (plan_op(r, coopmat, &d) != QINFER_OK || r.ne[0] > 256) return 0;
+  const int64_t hd = r.ne[0], heads = r.ne[1], tokens = r.ne[2], n_dims = r.ne[3];
+  const uint64_t rope_len = uint64_t(hd * heads * tokens) * 4;
+  const Region rin = src_of(r, 0, rope_len), rout = dst_of(r, rope_len), rpos = src_of(r, 1, uint64_t(tokens) * 4),
+               rff = r.src[2] ? src_of(r, 2, uint64_t(n_dims / 2) * 4) : Region{};
+  Region written[3] = {rout}, read[5] = {rin, rpos, rff}, kv_pos;
+  int n_written = 1, n_read = 3, used = 0;
+  int32_t kv_type = -1;
+  int64_t stride = 0;
+  bool have_k = false, have_v = false;
+  for (int k = i + 1; k < n && k <= i + 2; k++) {
+    const qinfer_op &s = ops[k];
+    if (s.op != QINFER_OP_KV_STORE || s.ne[0] != hd || s.ne[2] != tokens) break;
+    if (used && (s.type != kv_type || s.ne[3] != stride)) break;
+    Dispatch check;
+    if (plan_op(s, coopmat, &check) != QINFER_OK) break;
+    const uint64_t row = module::row_bytes(s.type, hd);
+    const Region src = src_of(s, 0, uint64_t(hd * s.ne[1] * tokens) * 4), pos = src_of(s, 1, uint64_t(tokens) * 4),
+                 cache = dst_of(s, uint64_t(s.ne[1]) * uint64_t(s.ne[3]) * row);
+    if (used && !same(pos, kv_pos)) break;  // one positions binding for both stores
+    bool ok = true;
+    for (int q = 0; q < n_written; q++) ok = ok && !overlap(cache, written[q]) && !overlap(pos, written[q]);
+    for (int q = 0; q < n_read; q++) ok = ok && !overlap(cache, read[q]);
+    if (!ok) break;
+    const bool from_rope = src.b == rout.b && src.off >= rout.off && src.off < rout.off + rout.len && (src.off - rout.off) % uint64_t(hd * 4) == 0;
+    if (from_rope) {
+      // The rotated K heads: a run of one token's heads, or every head of every token.
+      const int64_t first = int64_t((src.off - rout.off) / uint64_t(hd * 4)), kh = s.ne[1];
+      if (have_k || !((tokens == 1 && first + kh <= heads) || (first == 0 && kh == heads))) break;
+      if (!bind(&d, 5, cache)) break;
+      d.pc.extra[0] = uint32_t(first), d.pc.extra[1] = uint32_t(kh);
+      have_k = true;
+    } else {
+      for (int q = 0; q < n_written; q++) ok = ok && !overlap(src, written[q]);
+      if (have_v || !ok || !bind(&d, 3, src) || !bind(&d, 6, cache)) break;
+      d.pc.extra[2] = uint32_t(s.ne[1]);
+      read[n_read++] = src;
+      have_v = true;
+    }
+    kv_type = s.type, stride = s.ne[3], kv_pos = pos;
+    written[n_written++] = cache;
+    used++;
+  }
+  if (!used || !bind(&d, 7, kv_pos)) return 0;
+  d.pc.extra[3] = uint32_t(stride);
+  d.shader = kv_type == QINFER_TYPE_F16 ? shaders::ROPE_KV_F16 : shaders::ROPE_KV_F32;
+  d.workgroups = uint64_t(heads * tokens) + uint64_t(d.pc.extra[2]) * uint64_t(tokens);
+  *out = d;
+  return 1 + used;
+}
 
-int plan_fused(const qinfer_op *ops, int n, int i, bool coopmat, Dispatch *out) {
+int plan_product(const qinfer_op *ops, int n, int i, bool coopmat, Dispatch *out) {
   int j = i;
   const qinfer_op *pre = nullptr;
   if ((ops[i].op == QINFER_OP_RMS_NORM || ops[i].op == QINFER_OP_SILU_MUL) && i + 1 < n) pre = &ops[i], j = i + 1;
@@ -102,6 +154,12 @@ int plan_fused(const qinfer_op *ops, int n, int i, bool coopmat, Dispatch *out) 
   }
   *out = d;
   return (pre ? 1 : 0) + 1 + (add ? 1 : 0);
+}
+
+}  // namespace
+
+int plan_fused(const qinfer_op *ops, int n, int i, bool coopmat, Dispatch *out) {
+  return ops[i].op == QINFER_OP_ROPE ? plan_rope(ops, n, i, coopmat, out) : plan_product(ops, n, i, coopmat, out);
 }
 
 }  // namespace qinfer::vk

@@ -4,6 +4,8 @@
 //   RMS_NORM or SILU_MUL (its output at most kMatvecStagedMax floats), then a Q4_0/Q8_0 product of its output
 //   (1-8 tokens), then an ADD_F32 of the product and a residual (each part optional, at least two): one matvec.comp
 //   dispatch (FUSED).
+//   ROPE, then the KV_STORE of its rotated K heads and/or another KV_STORE (V) at the same positions: one
+//   rope-kv.comp dispatch.
 #pragma once
 
 #include "vk-ops.h"

@@ -17,8 +17,9 @@ struct PushConstants {
   uint32_t off[kBindings];  // operand offsets in 4-byte words, by binding
   uint32_t ne[4];
   float params[8];
+  uint32_t extra[4];  // sizes of fused dispatches beyond the op's own
 };
-static_assert(sizeof(PushConstants) == 80, "shaders/common.glsl declares 80 bytes of push constants");
+static_assert(sizeof(PushConstants) == 96, "shaders/common.glsl declares 96 bytes of push constants (at most 128 anywhere)");
 
 struct Dispatch {
   shaders::Id shader;

@@ -7,11 +7,12 @@
 #extension GL_EXT_control_flow_attributes : require
 
 // off: operand offsets in 4-byte words by binding (src0..src3, dst, then the extra operands of fused
-// dispatches); ne: the op's sizes; params: scalars.
+// dispatches); ne: the op's sizes; params: scalars; extra: sizes of fused dispatches beyond the op's own.
 layout(push_constant) uniform PushConstants {
   uint off[8];
   uint ne[4];
   float params[8];
+  uint extra[4];
 } pc;
 
 #define DST 4
