@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Vulkan speed and correctness in one device call: test/backends and test/gpu through NVIDIA's Vulkan driver, then
+# Vulkan speed and correctness in one device call: test/backends and test/gpu through NVIDIA's Vulkan driver (or, where
+# the upload has no room for vitest, scripts/vulkan-device-check.mjs and scripts/gpu-smoke.mjs), then
 # `qinfer bench` (pp512, tg128) of qinfer's Vulkan backend (fusions on and off), qinfer's CUDA backend and, when
 # carried, llama.cpp's Vulkan backend (llama-bench with node-llama-cpp's prebuilt ggml-vulkan) on the same
 # random-weight files (TinyLlama shape Q4_0/Q8_0, Llama-3-8B shape Q4_0), and the per-shader device time of a
@@ -10,7 +11,7 @@
 #   bash scripts/vulkan-speed-check.sh pack CARRY [tests] [peer LLAMA_BENCH_DIR]
 #     tests: vitest and the test files; peer: a folder holding llama-bench, its libraries and libggml-vulkan.so
 # On the device (run with carry [CARRY relative to that checkout]):
-#   bash CARRY/vulkan-speed-check.sh run [tests] [bench] [bench8b] [timing]
+#   bash CARRY/vulkan-speed-check.sh run [tests | check] [bench] [bench8b] [timing]
 set -uo pipefail
 
 case "${1:-}" in
@@ -22,7 +23,8 @@ case "${1:-}" in
     cp /tmp/vk-speed-node.xz "$c/node.xz"
     # The Vulkan loader and the GL dispatch libraries NVIDIA's Vulkan driver needs (../shared/scripts/device-carry.sh).
     (cd "$c" && apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 > /dev/null) || exit 1
-    cp -r package.json dist scripts "$p/" && mkdir -p "$p/build/Release"
+    cp -r package.json dist scripts "$p/" && mkdir -p "$p/build/Release" "$p/test/fixtures"
+    cp -r test/fixtures/models "$p/test/fixtures/"
     find "$p/dist" -name '*.map' -o -name '*.d.ts' | xargs rm -f
     cp build/Release/qinfer-modules.json "$p/build/Release/"
     for f in qinfer.node qinfer-vulkan.so qinfer-cuda.so; do strip --strip-unneeded -o "$p/build/Release/$f" "build/Release/$f"; done
@@ -30,8 +32,7 @@ case "${1:-}" in
     while [ $# -gt 0 ]; do
       case "$1" in
         tests)
-          cp -r tsconfig.json vitest.config.ts lib "$p/" && mkdir -p "$p/test/fixtures"
-          cp -r test/backends test/gpu test/helpers "$p/test/" && cp -r test/fixtures/models "$p/test/fixtures/"
+          cp -r tsconfig.json vitest.config.ts lib "$p/" && cp -r test/backends test/gpu test/helpers "$p/test/"
           mods=node_modules
           ;;
         peer)
@@ -76,7 +77,7 @@ case "${1:-}" in
       local name=$1 model=$2 backend=$3 args=$4
       shift 4
       if [ "$backend" = llama.cpp ]; then
-        LD_LIBRARY_PATH=$peer timeout 300 $peer/llama-bench -m "$model" -ngl 99 $args -o json > "/tmp/b-$name.json" 2> "/tmp/b-$name.err" ||
+        LD_LIBRARY_PATH=$peer timeout 120 $peer/llama-bench -m "$model" -ngl 99 $args -o json > "/tmp/b-$name.json" 2> "/tmp/b-$name.err" ||
           { status=1; tail -3 "/tmp/b-$name.err"; return; }
         node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
           const s = (k) => r.find((x) => (k ? x.n_prompt > 0 : x.n_gen > 0));
@@ -85,7 +86,7 @@ case "${1:-}" in
           require("fs").appendFileSync(process.argv[3], JSON.stringify(line) + "\n")' "/tmp/b-$name.json" "$name" "$out/bench.jsonl"
         return
       fi
-      env "$@" timeout 300 $q bench "$model" --backend "$backend" --json $args > "/tmp/b-$name.json" 2> "/tmp/b-$name.err" ||
+      env "$@" timeout 120 $q bench "$model" --backend "$backend" --json $args > "/tmp/b-$name.json" 2> "/tmp/b-$name.err" ||
         { status=1; tail -3 "/tmp/b-$name.err"; return; }
       node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
         console.log(`${process.argv[2]}: pp${r.pp.tokens} ${r.pp.tps.median.toFixed(0)} t/s (${r.pp.tps.min.toFixed(0)}-${r.pp.tps.max.toFixed(0)}), tg${r.tg.tokens} ${r.tg.tps.median.toFixed(1)} t/s (${r.tg.tps.min.toFixed(1)}-${r.tg.tps.max.toFixed(1)})`);
@@ -100,6 +101,17 @@ case "${1:-}" in
           st=${PIPESTATUS[0]}; [ "$st" = 0 ] || status=$st
           echo "tests exit $st"
           grep -E "worst|near-tie|skipping|FAIL|×|Tests |Test Files|AssertionError|Error:" "$out/tests.log" | tail -30
+          ;;
+        check)
+          node scripts/vulkan-device-check.mjs ops 2>&1 | tee "$out/check.log" || status=1
+          for t in q4_0 q8_0; do [ -f /tmp/small-$t.gguf ] || node scripts/gen-random-gguf.mjs /tmp/small-$t.gguf $t small > /dev/null; done
+          node scripts/gpu-smoke.mjs vulkan /tmp/small-q4_0.gguf /tmp/small-q8_0.gguf test/fixtures/models/tiny-qwen2.gguf \
+            test/fixtures/models/tiny-llama.gguf 2>&1 | tee -a "$out/check.log" || status=1
+          for t in q4_0 q8_0; do
+            node scripts/vulkan-device-check.mjs logits /tmp/small-$t.gguf /tmp/fused-$t.bin &&
+              QINFER_VULKAN_FUSE=0 node scripts/vulkan-device-check.mjs logits /tmp/small-$t.gguf /tmp/unfused-$t.bin &&
+              node scripts/vulkan-device-check.mjs compare /tmp/fused-$t.bin /tmp/unfused-$t.bin 2>&1 | tee -a "$out/check.log" || status=1
+          done
           ;;
         bench | bench8b)
           shape=tinyllama types="q4_0 q8_0" args=""
