@@ -7,7 +7,7 @@
 # TinyLlama Q4_0 run (QINFER_VULKAN_TIMING=1). Logs and JSON go to $OUT.
 #
 # Here, in a built checkout (CARRY: a git-ignored folder of the checkout the device tool sends; the upload holds
-# 64 MiB with the checkout, so pick parts):
+# 64 MiB with the checkout, so pick parts; binaries are packed with xz's x86 filter, ~4% smaller):
 #   bash scripts/vulkan-speed-check.sh pack CARRY [tests] [peer LLAMA_BENCH_DIR]
 #     tests: vitest and the test files; peer: a folder holding llama-bench, its libraries and libggml-vulkan.so
 # On the device (run with carry [CARRY relative to that checkout]):
@@ -19,7 +19,7 @@ case "${1:-}" in
     c=${2:?carry folder}
     shift 2
     mkdir -p "$c" && p=$(mktemp -d)
-    [ -s /tmp/vk-speed-node.xz ] || { strip -o "$p/node" "$(command -v node)" && xz -T2 -9e -c "$p/node" > /tmp/vk-speed-node.xz && rm "$p/node"; }
+    [ -s /tmp/vk-speed-node.xz ] || { strip -o "$p/node" "$(command -v node)" && xz -T1 --x86 --lzma2=preset=9e -c "$p/node" > /tmp/vk-speed-node.xz && rm "$p/node"; }
     cp /tmp/vk-speed-node.xz "$c/node.xz"
     # The Vulkan loader and the GL dispatch libraries NVIDIA's Vulkan driver needs (../shared/scripts/device-carry.sh).
     (cd "$c" && apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 > /dev/null) || exit 1
@@ -37,7 +37,7 @@ case "${1:-}" in
           ;;
         peer)
           [ -f "${2:-}/llama-bench" ] || { echo "peer: no llama-bench in ${2:-}" >&2; exit 2; }
-          tar -C "$2" -c . | xz -T2 -9e > "$c/peer.tar.xz"
+          tar -C "$2" -c . | xz -T1 --x86 --lzma2=preset=9e > "$c/peer.tar.xz"
           shift
           ;;
         *) echo "unknown part $1" >&2; exit 2 ;;
@@ -49,7 +49,7 @@ case "${1:-}" in
       --exclude='node_modules/ipull' --exclude='node_modules/simple-git' --exclude='node_modules/prebuildify' --exclude='node_modules/.cache' \
       --exclude='node_modules/cmake-js' --exclude='node_modules/node-addon-api' --exclude='node_modules/tar' --exclude='node_modules/yargs*' \
       $mods | xz -T2 -9 > "$c/node_modules.tar.xz"
-    tar -C "$p" -c . | xz -T2 -9e > "$c/src.tar.xz"
+    tar -C "$p" -c . | xz -T1 --x86 --lzma2=preset=9e > "$c/src.tar.xz"
     cp "$0" "$c/vulkan-speed-check.sh"
     rm -rf "$p"
     du -cb "$c"/* | tail -1
