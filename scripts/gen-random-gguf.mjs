@@ -61,6 +61,21 @@ const metadata = [
   u32('llama.attention.head_count_kv', kvHeads),
   { key: 'llama.attention.layer_norm_rms_epsilon', type: 'f32', value: 1e-5 },
   u32('llama.vocab_size', vocab),
+  // A placeholder SentencePiece vocabulary (control tokens, the 256 byte tokens llama.cpp looks up, then plain names)
+  // so that llama.cpp loads the same file for the side-by-side benchmarks; qinfer's benchmarks take no text.
+  { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
+  {
+    key: 'tokenizer.ggml.tokens', type: 'array', arrayType: 'string',
+    value: Array.from({ length: vocab }, (_, i) =>
+      i < 3 ? ['<unk>', '<s>', '</s>'][i] : i < 259 ? `<0x${(i - 3).toString(16).toUpperCase().padStart(2, '0')}>` : `t${i}`),
+  },
+  { key: 'tokenizer.ggml.scores', type: 'array', arrayType: 'f32', value: new Float32Array(vocab) },
+  {
+    key: 'tokenizer.ggml.token_type', type: 'array', arrayType: 'i32',
+    value: Int32Array.from({ length: vocab }, (_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1)),
+  },
+  u32('tokenizer.ggml.bos_token_id', 1),
+  u32('tokenizer.ggml.eos_token_id', 2),
 ];
 const { bytes } = await writeGguf({ path: out, metadata, tensors });
 console.log(`${out}: ${shapeName} ${typeName}, ${(bytes / 2 ** 20).toFixed(1)} MiB`);

@@ -50,7 +50,7 @@ for (const be of p.backends.filter((x) => x.name !== 'cpu')) {
     // only: the float64 reference and lavapipe would be slow in CI.
     const cases: Array<[number, number, number]> = [
       [37, 256, 1], [130, 512, 2], [37, 2304, 3], [130, 512, 4], [37, 256, 5], [37, 256, 8], [130, 512, 9], [37, 256, 16], [130, 768, 17],
-      [37, 256, 33], [130, 512, 64], [37, 256, 65], [130, 512, 130],
+      [37, 256, 33], [130, 512, 64], [37, 256, 65], [130, 512, 130], [2200, 256, 3],
     ];
     if (be.name === 'cuda') cases.push([2200, 512, 300], [257, 1024, 512], [4352, 256, 256], [8500, 256, 300]);
     for (const f of formats) {
@@ -69,6 +69,32 @@ for (const be of p.backends.filter((x) => x.name !== 'cpu')) {
           // (and other roundings) to what 8-bit activations cost (test/kernels/matmul.test.ts's bound).
           const bound = tokens <= 4 ? 1e-5 : 2e-3;
           expect(Math.min(e.exact, e.rounded), `${rows}x${cols}, ${tokens} tokens`).toBeLessThan(bound);
+        }
+      });
+    }
+  });
+}
+
+// Every other weight format's batched product (Vulkan's tiled shader dequantizes any format into its tiles):
+// a partial row tile, a column count that is not a whole tile, and token counts on both sides of a tile.
+const otherFormats = b.quantFormats().filter((f) => f.vecDotType !== null && f.type !== 2 && f.type !== Q8_0);
+for (const be of p.backends.filter((x) => x.name !== 'cpu')) {
+  describe.skipIf(!be.available)(`${be.name} batched products of every format (seed ${testSeed})`, () => {
+    for (const f of otherFormats) {
+      it(f.name, async ({ skip }) => {
+        const opened = await openBackend(be.name);
+        if (!opened.native.supportsOp(BackendOp.MATMUL, f.type)) skip(`${be.name} has no ${f.name} matmul`);
+        const next = rng(testSeed + f.type * 11 + 3);
+        const cases: Array<[number, number, number]> =
+          f.blockSize === 1 ? [[37, 100, 9], [70, 33, 70]] : [[37, f.blockSize * 3, 9], [70, f.blockSize * 2, 65]];
+        for (const [rows, cols, tokens] of cases) {
+          const w = b.quantizeRows(f.type, randomF32(rows * cols, next, 2), cols);
+          const x = randomF32(tokens * cols, next);
+          const wf = b.dequantizeRows(f.type, w, rows * cols);
+          const xq = cols % 32 ? x : b.dequantizeRows(Q8_0, b.quantizeRows(Q8_0, x, cols), tokens * cols);
+          const y = f32(opened.native.run(BackendOp.MATMUL, f.type, [w, x], rows * tokens * 4, [cols, rows, tokens, 0], []));
+          const e = errors(wf, x, xq, y, rows, cols, tokens);
+          expect(Math.min(e.exact, e.rounded), `${rows}x${cols}, ${tokens} tokens`).toBeLessThan(2e-3);
         }
       });
     }

@@ -19,7 +19,8 @@ function shapes(blockSize: number): Array<[rows: number, cols: number]> {
   if (blockSize !== 32) return base;
   // CUDA's 8-bit path for Q4_0/Q8_0 (columns a multiple of 256, partial chunks), with its shared memory
   // per launch going large, small, large again (the K-quants' quantizers would make these slow in CI).
-  return [...base, [4096, 512], [37, 512], [130, 2304], [4096, 512]];
+  // Vulkan: several rows per workgroup with a partial last group (4100 rows), x too long to stage (6400 columns).
+  return [...base, [4096, 512], [37, 512], [130, 2304], [4096, 512], [4100, 256], [9, 6400]];
 }
 
 for (const be of p.backends.filter((x) => x.name !== 'cpu')) {

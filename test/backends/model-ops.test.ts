@@ -98,9 +98,10 @@ for (const be of p.backends) {
         }
       }
       // A short cache, and a long one (CUDA splits its positions over blocks when few tokens attend).
-      for (const [headStride, visible] of [[9, [1, 9, 4]], [300, [1, 300, 130]]] as const) {
+      // Head sizes read 4 dimensions at a time (64, 40) and one at a time (6).
+      for (const [headStride, visible, headDim] of [[9, [1, 9, 4], 64], [300, [1, 300, 130], 64], [200, [3, 200, 129], 40], [20, [1, 20, 7], 6]] as const) {
         if (skip(BackendOp.ATTENTION, F16)) break;
-        const nHeads = 4, nKvHeads = 2, headDim = 64;
+        const nHeads = 4, nKvHeads = 2;
         const kf = randomF32(nKvHeads * headStride * headDim, next), vf = randomF32(kf.length, next);
         const nKv = Int32Array.from(visible);
         const q = randomF32(nKv.length * nHeads * headDim, next);
@@ -108,7 +109,7 @@ for (const be of p.backends) {
         // The backend takes the cache as stored: F16, head-major.
         const half = (a: Float32Array) => b.quantizeRows(F16, a, headDim);
         const y = f32(nb.run(BackendOp.ATTENTION, F16, [q, half(kf), half(vf), nKv], q.byteLength, [headDim, nHeads, 3, nKvHeads], [0.125, headStride]));
-        expect(normalizedError(y, ref), `cache of ${headStride}`).toBeLessThan(1e-5);
+        expect(normalizedError(y, ref), `cache of ${headStride}, head size ${headDim}`).toBeLessThan(1e-5);
       }
       // A prompt's worth of query tokens (CUDA's tensor-core prefill kernel: blocks of 64 tokens, tiles of 64 cached
       // positions, partial tiles and blocks, 4 query heads per KV head), head sizes 64 and 128.

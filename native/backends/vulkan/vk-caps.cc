@@ -122,6 +122,17 @@ DeviceCaps query_caps(VkPhysicalDevice physical) {
       c.cooperative_matrix_extension = ext;
     }
   }
+  if (c.float16 && v >= VK_API_VERSION_1_2 && c.has_extension(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
+      api.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV) {
+    uint32_t n = 0;
+    api.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(physical, &n, nullptr);
+    std::vector<VkCooperativeMatrixPropertiesNV> shapes(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+    if (n) api.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(physical, &n, shapes.data());
+    for (const VkCooperativeMatrixPropertiesNV &m : shapes)
+      c.coopmat_f16_nv |= m.MSize == 16 && m.NSize == 16 && m.KSize == 16 && m.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                          m.BType == VK_COMPONENT_TYPE_FLOAT16_NV && m.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                          m.DType == VK_COMPONENT_TYPE_FLOAT32_NV && m.scope == VK_SCOPE_SUBGROUP_NV;
+  }
 
   VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   tail = &p2.pNext;
@@ -169,6 +180,7 @@ std::string caps_json(const DeviceCaps &c) {
        ",\"integerDotProduct\":" + b(c.integer_dot_product) + ",\"integerDotProductAccelerated\":" + b(c.integer_dot_4x8_accelerated) +
        ",\"cooperativeMatrix\":" + b(c.cooperative_matrix);
   if (c.cooperative_matrix) j += ",\"cooperativeMatrixExtension\":" + module::json_string(c.cooperative_matrix_extension);
+  j += std::string(",\"cooperativeMatrixF16Nv\":") + b(c.coopmat_f16_nv);
   j += ",\"maxStorageBufferRange\":" + std::to_string(p.limits.maxStorageBufferRange) + "}";
   return j;
 }

@@ -28,6 +28,9 @@ struct DeviceCaps {
   bool integer_dot_4x8_accelerated = false;  // packed 4x8-bit signed dot product runs in hardware
   bool cooperative_matrix = false;
   std::string cooperative_matrix_extension;  // VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix
+  // VK_NV_cooperative_matrix (what Debian bookworm's headers and glslc know) lists 16x16x16 f16 x f16 -> f32
+  // subgroup products, with shaderFloat16 on a Vulkan 1.2 device: matmul-coopmat.comp can run.
+  bool coopmat_f16_nv = false;
   bool memory_budget = false;                // VK_EXT_memory_budget
 
   std::string driver_name, driver_info;

@@ -2,10 +2,12 @@
 #include "vk-context.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
 #include "backends/module-common.h"
+#include "vk-timing.h"
 
 namespace qinfer::vk {
 namespace {
@@ -13,6 +15,7 @@ namespace {
 using module::fail;
 
 constexpr uint64_t kStagingMax = 64ull << 20;
+constexpr uint64_t kInlineWriteMax = 65536;  // vkCmdUpdateBuffer's limit
 constexpr uint64_t kFenceTimeoutNs = 120ull * 1000 * 1000 * 1000;
 
 int fail_vk(VkResult r, const std::string &what) {
@@ -38,6 +41,22 @@ void leading_barrier(VkCommandBuffer cmd) {
 // Device writes become visible to the host once the fence is waited on.
 void trailing_barrier(VkCommandBuffer cmd) {
   barrier(cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+}
+
+// On a GPU, polls the fence for up to kSpinNs before sleeping in vkWaitForFences, as CUDA's default synchronization
+// spins: a decode step is a few ms at most. (On the H200 a TinyLlama token still cost ~1.1 ms beyond its step's
+// device time with polling, 1.3 ms without: README, Whole models on GPUs.) A CPU device (lavapipe) needs the cores
+// the poll would take.
+constexpr uint64_t kSpinNs = 20ull * 1000 * 1000;
+
+VkResult wait_fence(VkDevice device, VkFence fence, bool spin) {
+  const auto start = std::chrono::steady_clock::now();
+  while (spin) {
+    VkResult r = api.vkGetFenceStatus(device, fence);
+    if (r != VK_NOT_READY) return r;
+    if (uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count()) > kSpinNs) break;
+  }
+  return api.vkWaitForFences(device, 1, &fence, VK_TRUE, kFenceTimeoutNs);
 }
 
 }  // namespace
@@ -66,6 +85,21 @@ std::string Context::init() {
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
+  // matmul-coopmat.comp's 4 subgroups of a 128-thread workgroup need 32-lane subgroups. QINFER_VULKAN_COOPMAT=0
+  // keeps batched products on the shader cores (matmul-tiled.comp, F32 activations).
+  const char *coopmat_env = std::getenv("QINFER_VULKAN_COOPMAT");
+  coopmat_ = caps_.coopmat_f16_nv && caps_.subgroup_size == 32 && !(coopmat_env && std::strcmp(coopmat_env, "0") == 0);
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceShaderFloat16Int8Features f16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+  const char *coop_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  if (coopmat_) {
+    coop.cooperativeMatrix = VK_TRUE;
+    f16.shaderFloat16 = VK_TRUE;
+    coop.pNext = &f16;
+    dci.pNext = &coop;
+    dci.enabledExtensionCount = 1;
+    dci.ppEnabledExtensionNames = &coop_ext;
+  }
   if (VkResult r = api.vkCreateDevice(caps_.physical, &dci, nullptr, &device_)) return "vkCreateDevice failed: " + result_text(r);
   api.vkGetDeviceQueue(device_, caps_.compute_queue_family, 0, &queue_);
 
@@ -104,6 +138,7 @@ Context::~Context() {
   api.vkDeviceWaitIdle(device_);
   drain();
   forget_recording();
+  if (timestamps_) api.vkDestroyQueryPool(device_, timestamps_, nullptr);
   if (staging_.buffer) api.vkDestroyBuffer(device_, staging_.buffer, nullptr);
   if (staging_.memory) api.vkFreeMemory(device_, staging_.memory, nullptr);
   for (VkPipeline p : pipelines_)
@@ -229,7 +264,7 @@ int Context::queue(VkCommandBuffer cmd, VkDescriptorPool pool, bool reusable) {
 int Context::drain() {
   int status = QINFER_OK;
   for (Submission &s : in_flight_) {
-    VkResult r = api.vkWaitForFences(device_, 1, &s.fence, VK_TRUE, kFenceTimeoutNs);
+    VkResult r = wait_fence(device_, s.fence, caps_.props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU);
     if (r != VK_SUCCESS && status == QINFER_OK)
       status = fail_vk(r, r == VK_TIMEOUT ? "the Vulkan device did not finish within 120 s" : "vkWaitForFences");
     // After a timeout the device is in an unknown state: wait for it before freeing.
@@ -260,9 +295,45 @@ bool Context::replay(const qinfer_op *ops, int n, int *status) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!recording_.cmd || !same(recording_.ops, ops, n)) return false;
   *status = check_validation();
-  if (*status == QINFER_OK) *status = drain();  // a command buffer may be pending only once
+  // A command buffer may be pending only once: wait when the recording's last submission may still run.
+  const bool pending = std::any_of(in_flight_.begin(), in_flight_.end(), [](const Submission &s) { return s.reusable; });
+  if (*status == QINFER_OK && pending) *status = drain();
   if (*status == QINFER_OK) *status = queue(recording_.cmd, VK_NULL_HANDLE, true);
+  if (*status == QINFER_OK && timed()) *status = collect_timing(recording_.shaders, true);
   return true;
+}
+
+// A query pool of at least n timestamps (everything is waited for while timing, so none is in use).
+int Context::timestamps(uint32_t n) {
+  if (timestamp_count_ >= n) return QINFER_OK;
+  if (timestamps_) {
+    forget_recording();  // it writes to the old pool
+    api.vkDestroyQueryPool(device_, timestamps_, nullptr);
+  }
+  timestamps_ = VK_NULL_HANDLE;
+  VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+  qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
+  qci.queryCount = std::max(n, 4096u);
+  if (VkResult r = api.vkCreateQueryPool(device_, &qci, nullptr, &timestamps_)) return fail_vk(r, "vkCreateQueryPool");
+  timestamp_count_ = qci.queryCount;
+  return QINFER_OK;
+}
+
+void Context::time_after(VkCommandBuffer cmd, uint32_t i) {
+  api.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, timestamps_, i);
+}
+
+// Waits for the submission just queued and adds its dispatch times.
+int Context::collect_timing(const std::vector<shaders::Id> &ids, bool replay) {
+  if (int st = drain()) return st;
+  std::vector<uint64_t> ticks(ids.size() + 1);
+  if (VkResult r = api.vkGetQueryPoolResults(device_, timestamps_, 0, uint32_t(ticks.size()), ticks.size() * 8, ticks.data(), 8,
+                                             VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT))
+    return fail_vk(r, "vkGetQueryPoolResults");
+  std::vector<double> ns(ticks.size());
+  for (size_t i = 0; i < ticks.size(); i++) ns[i] = double(ticks[i] - ticks[0]) * double(caps_.props.limits.timestampPeriod);
+  timing::add(ids, ns, replay);
+  return QINFER_OK;
 }
 
 int Context::staging(uint64_t bytes) {
@@ -300,15 +371,23 @@ int Context::copy(qinfer_buffer *b, uint64_t offset, void *host, uint64_t bytes,
   return QINFER_OK;
 }
 
+// Device-local buffers are written and read by commands queued behind the earlier submissions (their barriers order
+// them): a small write (a decode step's inputs) is recorded with its data and not waited for; other transfers wait
+// only for their own copies. Mapped buffers are touched by the host, after everything in flight.
 int Context::write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t bytes) {
   if (!b || !module::fits(b->size, offset, bytes)) return fail(QINFER_E_INVALID_ARGUMENT, "buffer write out of bounds");
   std::lock_guard<std::mutex> lock(mu_);
-  // Earlier submissions may still read this buffer.
-  if (int st = drain()) return st;
   if (bytes == 0) return QINFER_OK;
   if (b->mapped) {
+    if (int st = drain()) return st;
     std::memcpy(static_cast<uint8_t *>(b->mapped) + offset, src, bytes);
     return QINFER_OK;
+  }
+  if (bytes <= kInlineWriteMax && offset % 4 == 0 && bytes % 4 == 0) {
+    VkCommandBuffer cmd;
+    if (int st = begin(&cmd)) return st;
+    api.vkCmdUpdateBuffer(cmd, b->buffer, offset, bytes, src);
+    return submit(cmd, VK_NULL_HANDLE);
   }
   return copy(b, offset, const_cast<void *>(src), bytes, true);
 }
@@ -316,9 +395,9 @@ int Context::write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t 
 int Context::read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes) {
   if (!b || !module::fits(b->size, offset, bytes)) return fail(QINFER_E_INVALID_ARGUMENT, "buffer read out of bounds");
   std::lock_guard<std::mutex> lock(mu_);
-  if (int st = drain()) return st;
-  if (bytes == 0) return QINFER_OK;
+  if (bytes == 0) return drain();
   if (b->mapped) {
+    if (int st = drain()) return st;
     std::memcpy(dst, static_cast<const uint8_t *>(b->mapped) + offset, bytes);
     return QINFER_OK;
   }
@@ -352,11 +431,10 @@ int Context::pipeline(shaders::Id id, VkPipeline *out) {
   return QINFER_OK;
 }
 
-int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops) {
+int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops, int n_ops) {
   if (dispatches.empty()) return QINFER_OK;
   std::lock_guard<std::mutex> lock(mu_);
   if (int st = check_validation()) return st;
-  const int n_ops = int(dispatches.size());
   // The same list twice in a row (a decode step) is recorded once, kept, and resubmitted by replay().
   const bool keep = reuse_enabled() && same(seen_, ops, n_ops);
   seen_.assign(ops, ops + n_ops);
@@ -386,6 +464,12 @@ int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops) 
     return st;
   }
   const uint32_t max_x = caps_.props.limits.maxComputeWorkGroupCount[0];
+  std::vector<shaders::Id> ids(n);
+  for (uint32_t i = 0; i < n; i++) ids[i] = dispatches[i].shader;
+  if (timing::enabled() && caps_.props.limits.timestampComputeAndGraphics && (st = timestamps(n + 1)) == QINFER_OK) {
+    api.vkCmdResetQueryPool(cmd, timestamps_, 0, n + 1);
+    time_after(cmd, 0);
+  }
   for (uint32_t i = 0; i < n && st == QINFER_OK; i++) {
     const Dispatch &d = dispatches[i];
     VkPipeline p;
@@ -417,6 +501,7 @@ int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops) 
     // The next op may read what this one wrote.
     barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
             VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (timed()) time_after(cmd, i + 1);
   }
   if (st) {
     api.vkEndCommandBuffer(cmd);
@@ -424,15 +509,19 @@ int Context::run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops) 
     api.vkDestroyDescriptorPool(device_, pool, nullptr);
     return st;
   }
-  if (!keep) return submit(cmd, pool);
+  if (!keep) {
+    st = submit(cmd, pool);
+    return st == QINFER_OK && timed() ? collect_timing(ids, false) : st;
+  }
   trailing_barrier(cmd);
   if (VkResult er = api.vkEndCommandBuffer(cmd)) {
     api.vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
     api.vkDestroyDescriptorPool(device_, pool, nullptr);
     return fail_vk(er, "vkEndCommandBuffer");
   }
-  recording_ = Recording{std::vector<qinfer_op>(ops, ops + n_ops), cmd, pool};
-  return queue(cmd, VK_NULL_HANDLE, true);
+  recording_ = Recording{std::vector<qinfer_op>(ops, ops + n_ops), std::move(ids), cmd, pool};
+  st = queue(cmd, VK_NULL_HANDLE, true);
+  return st == QINFER_OK && timed() ? collect_timing(recording_.shaders, false) : st;
 }
 
 int Context::synchronize() {

@@ -35,12 +35,14 @@ class Context {
   void free(qinfer_buffer *b);
   int write(qinfer_buffer *b, uint64_t offset, const void *src, uint64_t bytes);
   int read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes);
-  // Records the dispatches of `ops` into one command buffer and submits it; synchronize() waits. When `ops`
-  // equals the previous call's list, the recording is kept for replay().
-  int run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops);
+  // Records the dispatches planned from `ops` (n_ops of them) into one command buffer and submits it; synchronize()
+  // waits. When `ops` equals the previous call's list, the recording is kept for replay().
+  int run(const std::vector<Dispatch> &dispatches, const qinfer_op *ops, int n_ops);
   // Resubmits the kept recording when it was made from exactly `ops` (status in *status); false otherwise.
   bool replay(const qinfer_op *ops, int n, int *status);
   int synchronize();
+  // Batched products of quantized weights may run on the matrix units (matmul-coopmat.comp).
+  bool coopmat() const { return coopmat_; }
 
  private:
   struct Submission {
@@ -51,6 +53,7 @@ class Context {
   };
   struct Recording {
     std::vector<qinfer_op> ops;
+    std::vector<shaders::Id> shaders;  // of its dispatches, for QINFER_VULKAN_TIMING
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     VkDescriptorPool pool = VK_NULL_HANDLE;  // its descriptor sets, written once
   };
@@ -75,10 +78,15 @@ class Context {
   int staging(uint64_t bytes);
   int copy(qinfer_buffer *b, uint64_t offset, void *host, uint64_t bytes, bool to_device);
   int check_validation();
+  bool timed() const { return timestamps_ != VK_NULL_HANDLE; }
+  int timestamps(uint32_t n);
+  void time_after(VkCommandBuffer cmd, uint32_t i);
+  int collect_timing(const std::vector<shaders::Id> &ids, bool replay);
 
   std::mutex mu_;
   DeviceCaps caps_;
   int index_;
+  bool coopmat_ = false;
   bool unified_ = false;  // device memory is host memory (lavapipe, integrated GPUs): map instead of staging
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
@@ -90,6 +98,8 @@ class Context {
   std::vector<qinfer_op> seen_;  // the previous run's ops
   Recording recording_;
   Staging staging_;
+  VkQueryPool timestamps_ = VK_NULL_HANDLE;  // QINFER_VULKAN_TIMING: a timestamp before and after each dispatch
+  uint32_t timestamp_count_ = 0;
 };
 
 }  // namespace qinfer::vk

@@ -172,6 +172,7 @@ std::string open_instance(Instance &out) {
   QINFER_VK_DEVICE_FUNCS(QINFER_VK_CHECK)
 #undef QINFER_VK_CHECK
 
+  load_instance(out.instance, api.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
   if (out.validation) {
     load_instance(out.instance, api.vkCreateDebugUtilsMessengerEXT, "vkCreateDebugUtilsMessengerEXT");
     load_instance(out.instance, api.vkDestroyDebugUtilsMessengerEXT, "vkDestroyDebugUtilsMessengerEXT");

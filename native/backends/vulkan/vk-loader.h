@@ -56,10 +56,17 @@ namespace qinfer::vk {
   X(vkCmdDispatch)                  \
   X(vkCmdPipelineBarrier)           \
   X(vkCmdCopyBuffer)                \
+  X(vkCmdUpdateBuffer)              \
   X(vkCmdFillBuffer)                \
+  X(vkCreateQueryPool)              \
+  X(vkDestroyQueryPool)             \
+  X(vkCmdResetQueryPool)            \
+  X(vkCmdWriteTimestamp)            \
+  X(vkGetQueryPoolResults)          \
   X(vkCreateFence)                  \
   X(vkDestroyFence)                 \
   X(vkWaitForFences)                \
+  X(vkGetFenceStatus)               \
   X(vkQueueSubmit)                  \
   X(vkDeviceWaitIdle)
 
@@ -71,6 +78,8 @@ struct Api {
   PFN_vkEnumerateInstanceExtensionProperties vkEnumerateInstanceExtensionProperties = nullptr;
   PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT = nullptr;
   PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT = nullptr;
+  // Null where the loader or no driver knows VK_NV_cooperative_matrix.
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV vkGetPhysicalDeviceCooperativeMatrixPropertiesNV = nullptr;
 #define QINFER_VK_DECLARE(name) PFN_##name name = nullptr;
   QINFER_VK_INSTANCE_FUNCS(QINFER_VK_DECLARE)
   QINFER_VK_DEVICE_FUNCS(QINFER_VK_DECLARE)

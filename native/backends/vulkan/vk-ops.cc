@@ -1,6 +1,7 @@
 // Op planning for the Vulkan backend: bounds and alignment checks, then the shader variant, push constants and launch size.
 #include "vk-ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -24,10 +25,12 @@ constexpr int32_t kWeightTypes[] = {QINFER_TYPE_F32,  QINFER_TYPE_F16,  QINFER_T
                                     QINFER_TYPE_Q5_0, QINFER_TYPE_Q5_1, QINFER_TYPE_Q8_0, QINFER_TYPE_Q2_K,  QINFER_TYPE_Q3_K,
                                     QINFER_TYPE_Q4_K, QINFER_TYPE_Q5_K, QINFER_TYPE_Q6_K, QINFER_TYPE_IQ4_NL, QINFER_TYPE_IQ4_XS};
 constexpr int kWeightTypeCount = int(sizeof kWeightTypes / sizeof kWeightTypes[0]);
-static_assert(shaders::GET_ROWS_F32 == shaders::MATMUL_F32 + 1 &&
-                  shaders::MATMUL_F16 == shaders::MATMUL_F32 + 2 &&
-                  shaders::COUNT == shaders::MATMUL_F32 + 2 * kWeightTypeCount,
-              "shaders.cmake lists matmul_<type>, get_rows_<type> pairs in kWeightTypes order, last");
+static_assert(shaders::MATMUL_COOPMAT_Q4_0 + kWeightTypeCount - 3 == shaders::MATMUL_F32,
+              "shaders.cmake lists matmul_coopmat_<type> for kWeightTypes past F32, F16, BF16, just before matmul_f32");
+static_assert(shaders::GET_ROWS_F32 == shaders::MATMUL_F32 + 1 && shaders::MATMUL_TILED_F32 == shaders::MATMUL_F32 + 2 &&
+                  shaders::MATMUL_F16 == shaders::MATMUL_F32 + 3 &&
+                  shaders::COUNT == shaders::MATMUL_F32 + 3 * kWeightTypeCount,
+              "shaders.cmake lists matmul_<type>, get_rows_<type>, matmul_tiled_<type> triples in kWeightTypes order, last");
 
 int weight_index(int32_t type) {
   for (int i = 0; i < kWeightTypeCount; i++)
@@ -35,8 +38,22 @@ int weight_index(int32_t type) {
   return -1;
 }
 
-shaders::Id matmul_shader(int32_t type) { return shaders::Id(shaders::MATMUL_F32 + 2 * weight_index(type)); }
-shaders::Id get_rows_shader(int32_t type) { return shaders::Id(shaders::GET_ROWS_F32 + 2 * weight_index(type)); }
+shaders::Id matmul_shader(int32_t type) { return shaders::Id(shaders::MATMUL_F32 + 3 * weight_index(type)); }
+shaders::Id get_rows_shader(int32_t type) { return shaders::Id(shaders::GET_ROWS_F32 + 3 * weight_index(type)); }
+shaders::Id matmul_tiled_shader(int32_t type) { return shaders::Id(shaders::MATMUL_TILED_F32 + 3 * weight_index(type)); }
+
+// Tokens from which a product runs tiled (matmul-tiled.comp: 64 x 64 tiles): below, the per-token shaders'
+// weight reads per token cost less than the tiles' idle tokens. Float weights (F32, F16, BF16) always run tiled:
+// every token count then sums in one order, so a token's result does not depend on the batch it came in (with an
+// F16 cache, one rounding step of difference in K or V grew to 4e-5 of the largest logit on random models).
+constexpr uint32_t kTiledMinTokens = 9;
+constexpr uint32_t kTile = 64;
+bool float_weights(int32_t type) { return type == QINFER_TYPE_F32 || type == QINFER_TYPE_F16 || type == QINFER_TYPE_BF16; }
+// Quantized weights (weight_index 3 and up) from this many tokens run on the matrix units where the device has them
+// (matmul-coopmat.comp, x rounded to f16). From 5 tokens as on CUDA: a sequence's prompt then takes the same path
+// whether it comes alone or batched with others, and its results do not depend on the batch.
+constexpr uint32_t kCoopmatMinTokens = 5;
+shaders::Id matmul_coopmat_shader(int32_t type) { return shaders::Id(shaders::MATMUL_COOPMAT_Q4_0 + weight_index(type) - 3); }
 
 }  // namespace
 
@@ -59,7 +76,7 @@ bool supports_op(int32_t op, int32_t type) {
   }
 }
 
-int plan_op(const qinfer_op &op, Dispatch *out) {
+int plan_op(const qinfer_op &op, bool coopmat, Dispatch *out) {
   if (!supports_op(op.op, op.type))
     return fail(QINFER_E_UNSUPPORTED, "op " + std::to_string(op.op) + " with type " + std::to_string(op.type) +
                                           " is not implemented by the Vulkan backend");
@@ -93,10 +110,21 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.op == QINFER_OP_MATVEC) out->pc.ne[2] = 1;
       out->shader = op.op == QINFER_OP_GET_ROWS ? get_rows_shader(op.type) : matmul_shader(op.type);
       out->workgroups = op.op == QINFER_OP_GET_ROWS ? n2 : n1 * out->pc.ne[2];
-      // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, 4 rows and up to 8 tokens per workgroup.
-      if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {
+      if (op.op != QINFER_OP_GET_ROWS && coopmat && !float_weights(op.type) && out->pc.ne[2] >= kCoopmatMinTokens) {
+        out->shader = matmul_coopmat_shader(op.type);
+        out->workgroups = (n1 + kTile - 1) / kTile * ((out->pc.ne[2] + kTile - 1) / kTile);
+      } else if (op.op != QINFER_OP_GET_ROWS && (out->pc.ne[2] >= kTiledMinTokens || float_weights(op.type))) {
+        out->shader = matmul_tiled_shader(op.type);
+        out->workgroups = (n1 + kTile - 1) / kTile * ((out->pc.ne[2] + kTile - 1) / kTile);
+      } else if (op.op != QINFER_OP_GET_ROWS && out->pc.off[1] % 4 == 0 && (op.type == QINFER_TYPE_Q4_0 || op.type == QINFER_TYPE_Q8_0)) {
+        // Q4_0/Q8_0 with x on a 16-byte boundary: matvec.comp, up to 8 tokens per pass, rows per workgroup (a multiple
+        // of 4, at most 64) for about 512 workgroups a pass, so that each workgroup's copy of x serves many rows.
         out->shader = op.type == QINFER_TYPE_Q4_0 ? shaders::MATVEC_Q4_0 : shaders::MATVEC_Q8_0;
-        out->workgroups = (n1 + 3) / 4 * ((out->pc.ne[2] + 7) / 8);
+        const uint64_t per_wg = std::min<uint64_t>(64, std::max<uint64_t>(4, ((n1 + 511) / 512 + 3) / 4 * 4));
+        const uint64_t pass = std::min<uint64_t>(8, out->pc.ne[2]);
+        out->pc.ne[3] = uint32_t(per_wg);
+        out->pc.params[3] = int64_t(pass * n0) <= kMatvecStagedMax ? 1.0f : 0.0f;
+        out->workgroups = (n1 + per_wg - 1) / per_wg * ((out->pc.ne[2] + 7) / 8);
       }
       break;
     }
@@ -129,6 +157,11 @@ int plan_op(const qinfer_op &op, Dispatch *out) {
       if (op.params[1] > float(1 << 24)) return fail(QINFER_E_UNSUPPORTED, "Vulkan attention takes caches of at most 2^24 positions");
       out->shader = op.type == QINFER_TYPE_F16 ? shaders::ATTENTION_F16 : shaders::ATTENTION_F32;
       out->workgroups = n1 * n2;
+      {
+        // The cache read as 4-element vectors: whole rows of them, starting on a vector's boundary.
+        const uint32_t words4 = op.type == QINFER_TYPE_F16 ? 2 : 4;
+        out->pc.params[2] = op.ne[0] % 4 == 0 && out->pc.off[1] % words4 == 0 && out->pc.off[2] % words4 == 0 ? 1.0f : 0.0f;
+      }
       break;
     case QINFER_OP_KV_STORE:
       if (op.type == QINFER_TYPE_F16 && op.ne[0] % 2) return fail(QINFER_E_UNSUPPORTED, "Vulkan stores F16 cache rows of an even head size only");

@@ -1,4 +1,6 @@
 // The qinfer-vulkan module's vtable: instance and devices at init, probe fields, and ops routed to a per-device context.
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -7,6 +9,7 @@
 #include "backends/module-common.h"
 #include "vk-caps.h"
 #include "vk-context.h"
+#include "vk-fuse.h"
 #include "vk-loader.h"
 #include "vk-ops.h"
 
@@ -123,19 +126,36 @@ int vk_buffer_read(qinfer_buffer *b, uint64_t offset, void *dst, uint64_t bytes)
   return c ? c->read(b, offset, dst, bytes) : QINFER_E_BACKEND_UNAVAILABLE;
 }
 
+// False when QINFER_VULKAN_FUSE=0: every op its own dispatch (to compare, or to rule fusion out).
+bool fuse_enabled() {
+  static const bool on = [] {
+    const char *e = std::getenv("QINFER_VULKAN_FUSE");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
 int vk_supports_op(int, int32_t op, int32_t type) { return supports_op(op, type) ? 1 : 0; }
 
 int vk_compute(int device, const qinfer_op *ops, int n_ops) {
   Context *c = context(device);
   if (!c) return QINFER_E_BACKEND_UNAVAILABLE;
   if (int st; c->replay(ops, n_ops, &st)) return st;
-  std::vector<Dispatch> dispatches(size_t(n_ops > 0 ? n_ops : 0));
-  for (int i = 0; i < n_ops; i++) {
-    if (int st = plan_op(ops[i], &dispatches[i])) return st;
-    for (qinfer_buffer *b : dispatches[i].buffers)
+  std::vector<Dispatch> dispatches;
+  dispatches.reserve(size_t(n_ops > 0 ? n_ops : 0));
+  for (int i = 0; i < n_ops;) {
+    Dispatch d;
+    int used = fuse_enabled() ? plan_fused(ops, n_ops, i, c->coopmat(), &d) : 0;
+    if (used == 0) {
+      if (int st = plan_op(ops[i], c->coopmat(), &d)) return st;
+      used = 1;
+    }
+    for (qinfer_buffer *b : d.buffers)
       if (b && b->device != device) return fail(QINFER_E_INVALID_ARGUMENT, "an operand lives on another Vulkan device");
+    dispatches.push_back(d);
+    i += used;
   }
-  return c->run(dispatches, ops);
+  return c->run(dispatches, ops, n_ops);
 }
 
 int vk_synchronize(int device) {

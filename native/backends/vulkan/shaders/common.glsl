@@ -4,13 +4,15 @@
 
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_EXT_control_flow_attributes : require
 
-// off: operand offsets in 4-byte words (src0..src3, then dst); ne: the op's sizes; params: scalars.
+// off: operand offsets in 4-byte words by binding (src0..src3, dst, then the extra operands of fused
+// dispatches); ne: the op's sizes; params: scalars; extra: sizes of fused dispatches beyond the op's own.
 layout(push_constant) uniform PushConstants {
-  uint off[5];
-  uint pad[3];
+  uint off[8];
   uint ne[4];
   float params[8];
+  uint extra[4];
 } pc;
 
 #define DST 4

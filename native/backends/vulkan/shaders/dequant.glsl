@@ -3,7 +3,7 @@
 // Weights are read as 32-bit words and unpacked, so no 8- or 16-bit storage feature is needed;
 // every block size and 16-bit field offset is even, so 16-bit reads never straddle two words.
 // Products follow the reference dequantizers' order (native/quant/ref-*.cc) and are `precise`,
-// so a lookup of a row gives the same floats as the CPU.
+// so a lookup of a row gives the same floats as the CPU. Loops are unrolled so that v[] is indexed by constants.
 #ifndef QINFER_DEQUANT_GLSL
 #define QINFER_DEQUANT_GLSL
 
@@ -110,7 +110,7 @@ void chunk_values(uint row, uint chunk, uint cols, out float v[32]) {
   uint sub = chunk % CHUNKS_PER_BLOCK;
 #if defined(TYPE_Q8_0)
   precise float d = half_at(blk + Q8_0_D);
-  for (uint i = 0u; i < 32u; i += 4u) {
+  [[unroll]] for (uint i = 0u; i < 32u; i += 4u) {
     uint q = u32_at(blk + Q8_0_QS + i);
     for (uint k = 0u; k < 4u; k++) v[i + k] = float(i8_of(q >> (8u * k))) * d;
   }
@@ -137,7 +137,7 @@ void chunk_values(uint row, uint chunk, uint cols, out float v[32]) {
   float d = half_at(blk + IQ4_NL_D), m = 0.0;
   const int bias = 0;
 #endif
-  for (uint i = 0u; i < 16u; i += 4u) {
+  [[unroll]] for (uint i = 0u; i < 16u; i += 4u) {
     uint q = u32_at(qs + i);
     for (uint k = 0u; k < 4u; k++) {
       uint j = i + k;
@@ -173,7 +173,7 @@ void chunk_values(uint row, uint chunk, uint cols, out float v[32]) {
   uint qs = blk + Q5_K_QS + 32u * p;
   precise float d1 = half_at(blk + Q5_K_D) * sc, m1 = half_at(blk + Q5_K_DMIN) * mn;
 #endif
-  for (uint l = 0u; l < 32u; l += 4u) {
+  [[unroll]] for (uint l = 0u; l < 32u; l += 4u) {
     uint q = u32_at(qs + l);
 #if defined(TYPE_Q5_K)
     uint qh = u32_at(blk + Q5_K_QH + l);
@@ -196,7 +196,7 @@ void chunk_values(uint row, uint chunk, uint cols, out float v[32]) {
 #else
   uint qs = blk + Q3_K_QS + 32u * n;
 #endif
-  for (uint l = 0u; l < 32u; l += 4u) {
+  [[unroll]] for (uint l = 0u; l < 32u; l += 4u) {
     uint g = 8u * n + 2u * s + l / 16u;
 #if defined(TYPE_Q2_K)
     uint sc = u8_at(blk + Q2_K_SCALES + g);
@@ -224,7 +224,7 @@ void chunk_values(uint row, uint chunk, uint cols, out float v[32]) {
   uint qhb = blk + Q6_K_QH + 32u * n;
   uint nib = 4u * (s >> 1);
   float d = half_at(blk + Q6_K_D);
-  for (uint l = 0u; l < 32u; l += 4u) {
+  [[unroll]] for (uint l = 0u; l < 32u; l += 4u) {
     precise float dl = d * float(i8_of(u8_at(blk + Q6_K_SCALES + 8u * n + 2u * s + l / 16u)));
     uint lo = u32_at(ql + l), hi = u32_at(qhb + l);
     for (uint k = 0u; k < 4u; k++) {
@@ -239,7 +239,7 @@ void chunk_values(uint row, uint chunk, uint cols, out float v[32]) {
   uint ls = ((u8_at(blk + IQ4_XS_SCALES_L + (g >> 1)) >> (4u * (g & 1u))) & 0xFu) |
             (((u16_at(blk + IQ4_XS_SCALES_H) >> (2u * g)) & 3u) << 4);
   precise float dl = half_at(blk + IQ4_XS_D) * float(int(ls) - 32);
-  for (uint i = 0u; i < 16u; i += 4u) {
+  [[unroll]] for (uint i = 0u; i < 16u; i += 4u) {
     uint q = u32_at(blk + IQ4_XS_QS + 16u * g + i);
     for (uint k = 0u; k < 4u; k++) {
       v[i + k] = dl * float(IQ4NL_VALUES[(q >> (8u * k)) & 0xFu]);
