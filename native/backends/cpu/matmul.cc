@@ -27,6 +27,17 @@ uint8_t *act_scratch(size_t bytes, int which) {
   return reinterpret_cast<uint8_t *>((p + 63) & ~uintptr_t(63));
 }
 
+// Rows [r0, r1) of segment seg, one unit of work for the pool.
+struct RowChunk {
+  int seg;
+  int64_t r0, r1;
+};
+
+std::vector<RowChunk> &chunk_scratch() {
+  thread_local std::vector<RowChunk> chunks;
+  return chunks;
+}
+
 // One weight matrix of a product: `rows` rows `w_stride` bytes apart, results at y[t * ldy + r].
 struct Segment {
   const uint8_t *w;
@@ -69,27 +80,32 @@ void run_gemm(const GemmKernel &gk, ThreadPool &pool, size_t w_stride, const flo
     });
   }
 
-  // Matrix-vector: ~8 chunks per thread balances shared cores. Batches: chunks that fit in L2.
-  int64_t per_thread = n_tokens == 1 ? 8 : 2;
-  int64_t grain = total_rows / (int64_t(pool.size()) * per_thread);
-  if (n_tokens > 1) {
-    int64_t l2_rows = int64_t(kChunkBytes / (g.w_stride ? g.w_stride : 1));
-    if (l2_rows < grain) grain = l2_rows;
+  // Matrix-vector: guided chunks (each a share of what is left, down to kRowAlign rows), so the last
+  // chunks are short and no thread waits long for another at the end. Batches: chunks that fit in L2.
+  std::vector<RowChunk> &chunks = chunk_scratch();
+  chunks.clear();
+  const int64_t threads = pool.size();
+  const int64_t l2_rows = round_up(std::max<int64_t>(1, int64_t(kChunkBytes / (g.w_stride ? g.w_stride : 1))), kRowAlign);
+  int64_t left = total_rows;
+  for (int i = 0; i < count; i++) {
+    for (int64_t r = 0; r < segs[i].rows;) {
+      int64_t size;
+      if (n_tokens == 1) size = round_up(std::max<int64_t>(left / (2 * threads), 1), kRowAlign);
+      else size = std::min(round_up(std::max<int64_t>(total_rows / (threads * 2), 1), kRowAlign), l2_rows);
+      size = std::min(size, segs[i].rows - r);
+      chunks.push_back({i, r, r + size});
+      r += size;
+      left -= size;
+    }
   }
-  grain = round_up(grain < 1 ? 1 : grain, kRowAlign);
-  // Chunk c is chunk c - first[i] of segment i, for first[i] <= c < first[i + 1].
-  std::vector<int64_t> first(size_t(count) + 1, 0);
-  for (int i = 0; i < count; i++) first[size_t(i) + 1] = first[size_t(i)] + (segs[i].rows + grain - 1) / grain;
-  pool.parallel_for(first[size_t(count)], 1, [&](int64_t c0, int64_t c1) {
+  pool.parallel_for(int64_t(chunks.size()), 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
-      int i = 0;
-      while (c >= first[size_t(i) + 1]) i++;
+      const RowChunk &ch = chunks[size_t(c)];
       GemmArgs gs = g;
-      gs.w = segs[i].w;
-      gs.y = segs[i].y;
-      gs.ldy = segs[i].ldy;
-      const int64_t r0 = (c - first[size_t(i)]) * grain;
-      gk.gemm(gs, r0, std::min(r0 + grain, segs[i].rows), 0, n_tokens);
+      gs.w = segs[ch.seg].w;
+      gs.y = segs[ch.seg].y;
+      gs.ldy = segs[ch.seg].ldy;
+      gk.gemm(gs, ch.r0, ch.r1, 0, n_tokens);
     }
   });
 }
