@@ -9,9 +9,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 
 #include "backends/module-common.h"
+#include "backends/op-regions.h"
 #include "cuda-graph-ops.h"
 #include "cuda-matmul-paths.h"
 #include "qinfer/ggml-types.h"
@@ -27,21 +27,6 @@ bool fuse_enabled() {
   return on;
 }
 
-struct Region {
-  qinfer_buffer *b = nullptr;
-  uint64_t off = 0, len = 0;
-};
-
-Region src_of(const qinfer_op &op, int i, uint64_t len) { return {op.src[i], op.src_offset[i], len}; }
-Region dst_of(const qinfer_op &op, uint64_t len) { return {op.dst, op.dst_offset, len}; }
-
-bool overlap(const Region &a, const Region &b) { return a.b && a.b == b.b && a.len && b.len && a.off < b.off + b.len && b.off < a.off + a.len; }
-bool same(const Region &a, const Region &b) { return a.b == b.b && a.off == b.off && a.len == b.len; }
-bool disjoint(const Region &a, std::initializer_list<Region> others) {
-  for (const Region &o : others)
-    if (overlap(a, o)) return false;
-  return true;
-}
 bool at_same_start(qinfer_buffer *b, uint64_t off, const Region &r) { return b == r.b && off == r.off; }
 
 // Raw device pointer of a region (qinfer_buffer's first field is the device pointer: cuda-backend.cc).

@@ -2,9 +2,9 @@
 // fused matvec.comp (its header says what each binding holds).
 #include "vk-fuse.h"
 
-#include <initializer_list>
 
 #include "backends/module-common.h"
+#include "backends/op-regions.h"
 
 namespace qinfer::vk {
 namespace {
@@ -12,21 +12,6 @@ namespace {
 // Where vk-ops.cc sends a product of this many tokens to matvec.comp (one pass of up to 8 tokens).
 constexpr int64_t kMaxTokens = 8;
 
-struct Region {
-  qinfer_buffer *b = nullptr;
-  uint64_t off = 0, len = 0;
-};
-
-Region src_of(const qinfer_op &op, int i, uint64_t len) { return {op.src[i], op.src_offset[i], len}; }
-Region dst_of(const qinfer_op &op, uint64_t len) { return {op.dst, op.dst_offset, len}; }
-
-bool overlap(const Region &a, const Region &b) { return a.b && a.b == b.b && a.len && b.len && a.off < b.off + b.len && b.off < a.off + a.len; }
-bool same(const Region &a, const Region &b) { return a.b == b.b && a.off == b.off && a.len == b.len; }
-bool disjoint(const Region &a, std::initializer_list<Region> others) {
-  for (const Region &o : others)
-    if (overlap(a, o)) return false;
-  return true;
-}
 bool vec4_aligned(const Region &r) { return !r.b || r.off % 16 == 0; }
 
 // Binds `r` at `binding` of `d`; false when its offset is not a word offset the shaders can take.
