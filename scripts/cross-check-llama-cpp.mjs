@@ -108,7 +108,8 @@ export async function crossCheck(path, { texts, promptTokens = 64, steps = 16, t
         // llama.cpp's batched rows for the same step against its one-token rows.
         const c = theirs.batchLogits[p][s];
         selfErrors.push(maxDiff(c, b) / maxAbs(b));
-        if (argmax(c) !== argmax(b)) selfPartings.push({ prompt: p, step: s, gap: (c[argmax(c)] - c[argmax(b)]) / maxAbs(c) });
+        const batched = argmax(c), stepped = argmax(b);
+        if (batched !== stepped) selfPartings.push({ prompt: p, step: s, gap: (c[batched] - c[stepped]) / maxAbs(c) });
         const la = logSoftmax(a), lb = logSoftmax(b);
         let kl = 0;
         for (let t = 0; t < V; t++) kl += Math.exp(lb[t]) * (lb[t] - la[t]);
